@@ -1,0 +1,146 @@
+"""Configuration: ``[tool.spine]`` in ``pyproject.toml`` or ``spine.toml``, then ``SPINE_*``
+environment variables, then command-line flags (each overriding the one before).
+
+Found by walking up from the working directory to the first folder holding a
+``spine.toml`` or a ``pyproject.toml`` with a ``[tool.spine]`` table. Relative paths are
+relative to that folder, which is also put on ``sys.path`` when pipeline modules are
+imported (like pytest's rootdir), so ``pipelines = ["examples.pipelines"]`` just works.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from spine.core.errors import SpineError
+from spine.orchestration.yamlsafe import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_NODES, Limits
+
+KEYS = ("pipelines", "groups", "database", "max_file_size", "max_depth", "max_nodes")
+
+
+class ConfigError(SpineError):
+    """The configuration is malformed or names a module that cannot be imported (exit 2)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable, resolved."""
+
+    #: Modules imported to register pipelines.
+    pipelines: tuple[str, ...] = ()
+    #: Files and folders loaded into the group registry.
+    groups: tuple[str, ...] = ()
+    database: str = "sqlite:///.spine/spine.db"
+    max_file_size: int = DEFAULT_MAX_BYTES
+    max_depth: int = DEFAULT_MAX_DEPTH
+    max_nodes: int = DEFAULT_MAX_NODES
+    #: The folder the configuration was found in (``None``: no configuration).
+    root: Path | None = None
+    #: The file the configuration came from.
+    source: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(max_bytes=self.max_file_size, max_depth=self.max_depth, max_nodes=self.max_nodes)
+
+    def resolve_path(self, path: str) -> Path:
+        p = Path(path)
+        return p if p.is_absolute() or self.root is None else self.root / p
+
+
+def find_config(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
+    """The first ``spine.toml`` or ``pyproject.toml`` with ``[tool.spine]`` from ``start`` up."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        spine_toml = folder / "spine.toml"
+        if spine_toml.is_file():
+            data = _read_toml(spine_toml)
+            return spine_toml, data.get("tool", {}).get("spine", data)
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file():
+            data = _read_toml(pyproject)
+            table = data.get("tool", {}).get("spine")
+            if table is not None:
+                return pyproject, table
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read configuration: {exc}") from exc
+
+
+def load_settings(
+    start: Path | None = None, env: dict[str, str] | None = None, config_file: Path | None = None
+) -> Settings:
+    """Settings from the configuration file and ``SPINE_*`` variables (flags come later)."""
+    env = dict(os.environ) if env is None else env
+    if config_file is not None:
+        data = _read_toml(config_file)
+        found: tuple[Path, dict[str, Any]] | None = (config_file, data.get("tool", {}).get("spine", data))
+    else:
+        found = find_config(start)
+    settings = Settings()
+    if found is not None:
+        path, table = found
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [tool.spine] must be a table")
+        unknown = sorted(set(table) - set(KEYS))
+        if unknown:
+            raise ConfigError(f"{path}: unknown key(s) in [tool.spine]: {', '.join(unknown)} (known: {', '.join(KEYS)})")
+        settings = _apply(settings, table, str(path))
+        settings = replace(settings, root=path.parent, source=path)
+    from_env: dict[str, Any] = {}
+    for key in KEYS:
+        var = f"SPINE_{key.upper()}"
+        if var in env and env[var] != "":
+            raw = env[var]
+            from_env[key] = [x for x in raw.split(os.pathsep if key == "groups" else ",") if x] if key in ("pipelines", "groups") else raw
+    return _apply(settings, from_env, "environment")
+
+
+def _apply(settings: Settings, table: dict[str, Any], where: str) -> Settings:
+    changes: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in ("pipelines", "groups"):
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{where}: {key} must be a list of strings")
+            changes[key] = tuple(value)
+        elif key in ("max_file_size", "max_depth", "max_nodes"):
+            try:
+                number = int(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f"{where}: {key} must be a positive integer, got {value!r}") from None
+            if number < 1:
+                raise ConfigError(f"{where}: {key} must be a positive integer, got {value!r}")
+            changes[key] = number
+        elif key == "database":
+            changes[key] = str(value)
+    return replace(settings, **changes)
+
+
+def import_pipeline_modules(settings: Settings) -> list[str]:
+    """Import every module in ``settings.pipelines``; returns their names."""
+    if settings.root is not None and str(settings.root) not in sys.path:
+        sys.path.insert(0, str(settings.root))
+    done = []
+    for name in settings.pipelines:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise ConfigError(
+                f"cannot import pipeline module {name!r} (from {settings.source or 'SPINE_PIPELINES'}): {exc}"
+            ) from exc
+        done.append(name)
+    return done

@@ -1,0 +1,169 @@
+"""Files → groups. The only module here that touches the file system.
+
+``load_groups(path)`` is the strict call (raise with every finding); ``scan(paths)`` is
+what ``spine group validate`` uses: it never raises for bad input, it returns one
+:class:`LoadedGroup` per document (or per unreadable file) with its findings, so one bad
+file does not hide the problems of the others.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from spine.core.errors import GroupError, InvalidGroupSpecError
+from spine.core.findings import Finding
+from spine.orchestration.models import PipelineGroup
+from spine.orchestration.spec import parse_document
+from spine.orchestration.yamlsafe import Limits, gc_paused, read_bytes, read_documents
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(slots=True)
+class LoadedGroup:
+    """One document of one file: the group if it could be built, and its findings."""
+
+    file: str | None
+    document: int
+    group: PipelineGroup | None
+    findings: list[Finding] = field(default_factory=list)
+    #: The name the document declares, when it has one (even if the group is invalid).
+    name: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.group is not None and not any(f.severity.value == "error" for f in self.findings)
+
+
+def iter_group_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+    """Files named by ``paths``: files as given, folders searched recursively for *.yaml/*.yml.
+
+    Hidden folders (``.git``, ``.venv``) are skipped; the order is sorted, so output is
+    stable. A path that does not exist raises :class:`FileNotFoundError` (a usage error).
+    """
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = []
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                found.extend(Path(root) / f for f in files if f.endswith(YAML_SUFFIXES) and not f.startswith("."))
+            yield from sorted(found)
+        elif path.exists():
+            yield path
+        else:
+            raise FileNotFoundError(str(path))
+
+
+def read_file(path: str | os.PathLike[str], limits: Limits | None = None) -> list[LoadedGroup]:
+    """Every document in one file, as :class:`LoadedGroup`s (never raises for bad content)."""
+    limits = limits or Limits()
+    name = str(path)
+    try:
+        data = read_bytes(name, limits)
+        docs = read_documents(data, name, limits)
+    except InvalidGroupSpecError as exc:
+        return [LoadedGroup(name, 0, None, list(exc.findings))]
+    out: list[LoadedGroup] = []
+    for doc in docs:
+        if doc.value is None:
+            continue  # an empty document, e.g. after a trailing '---'
+        group, findings = parse_document(doc)
+        declared = None
+        if isinstance(doc.value, dict) and isinstance(doc.value.get("metadata"), dict):
+            n = doc.value["metadata"].get("name")
+            declared = n if isinstance(n, str) else None
+        out.append(LoadedGroup(name, doc.index, group, findings, declared))
+    if not out:
+        out.append(
+            LoadedGroup(
+                name,
+                0,
+                None,
+                [Finding("empty-file", "the file holds no group document; add one or remove the file", file=name, line=1, column=1)],
+            )
+        )
+    return out
+
+
+def scan(paths: Iterable[str | os.PathLike[str]], limits: Limits | None = None) -> list[LoadedGroup]:
+    """Every document of every file under ``paths``."""
+    out: list[LoadedGroup] = []
+    with gc_paused():
+        for path in iter_group_files(paths):
+            out.extend(read_file(path, limits))
+    return out
+
+
+def load_groups(path: str | os.PathLike[str], limits: Limits | None = None) -> list[PipelineGroup]:
+    """Every group in a file or folder; raises :class:`InvalidGroupSpecError` with every problem."""
+    try:
+        loaded = scan([path], limits)
+    except FileNotFoundError as exc:
+        raise InvalidGroupSpecError(findings=[Finding("file-not-found", f"no such file or folder: {exc}", file=str(path))]) from exc
+    findings = [f for lg in loaded for f in lg.findings]
+    if findings:
+        raise InvalidGroupSpecError(findings=findings)
+    return [lg.group for lg in loaded if lg.group is not None]
+
+
+def load_group_from_yaml(text: str | bytes, *, file: str | None = None, limits: Limits | None = None) -> PipelineGroup:
+    """Exactly one group from YAML text; raises :class:`InvalidGroupSpecError`."""
+    docs = [d for d in read_documents(text, file, limits) if d.value is not None]
+    if len(docs) != 1:
+        raise InvalidGroupSpecError(
+            findings=[Finding("not-one-group", f"expected exactly one group document, found {len(docs)}", file=file, line=1, column=1)]
+        )
+    group, findings = parse_document(docs[0])
+    if findings or group is None:
+        raise InvalidGroupSpecError(findings=findings)
+    return group
+
+
+def load_groups_from_yaml(text: str | bytes, *, file: str | None = None, limits: Limits | None = None) -> list[PipelineGroup]:
+    """Every group in YAML text (``---``-separated); raises with every problem."""
+    groups: list[PipelineGroup] = []
+    findings: list[Finding] = []
+    for doc in read_documents(text, file, limits):
+        if doc.value is None:
+            continue
+        group, found = parse_document(doc)
+        findings.extend(found)
+        if group is not None:
+            groups.append(group)
+    if findings:
+        raise InvalidGroupSpecError(findings=findings)
+    return groups
+
+
+def group_to_yaml(group: PipelineGroup | Iterable[PipelineGroup]) -> str:
+    """YAML text for one group or several (``---``-separated); loads back to equal groups."""
+    groups = [group] if isinstance(group, PipelineGroup) else list(group)
+    dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump_all(
+        [g.to_dict() for g in groups],
+        Dumper=dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=4096,
+    )
+
+
+__all__ = [
+    "GroupError",
+    "LoadedGroup",
+    "group_to_yaml",
+    "iter_group_files",
+    "load_group_from_yaml",
+    "load_groups",
+    "load_groups_from_yaml",
+    "read_file",
+    "scan",
+]

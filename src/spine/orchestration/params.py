@@ -1,0 +1,154 @@
+"""Params: merge the layers, render the templates, remember where each value came from.
+
+Layers, lowest first: ``pipeline`` (a ParamDef default) < ``default`` (``spec.defaults``)
+< ``run`` (``--param``) < ``step`` (``step.params``). Group defaults and run params are
+*offered* to every step: when the step's pipeline is registered and declares its params,
+a step only receives the offered keys its pipeline declares (a group default such as
+``force`` need not fit every pipeline). A step's own params are *given*: an unknown one is
+an error.
+
+Strings may be Jinja2 templates, rendered in a sandbox with strict undefined; the context
+is ``params`` (the run params), ``group`` (name, version, domain, tags), ``step`` (name,
+pipeline) and ``batch_id``. A string that is exactly one ``{{ expression }}`` keeps the
+expression's native type (``"{{ params.limit }}"`` with ``limit=5`` gives ``5``, not
+``"5"``).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+CONTEXT_NAMES = ("params", "group", "step", "batch_id")
+_SINGLE_EXPR = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}|\{\{|\{%|\{#).)*)\}\}\s*$", re.S)
+
+
+class ParamLayer(enum.Enum):
+    """Where a step's param value came from."""
+
+    #: The default of the pipeline's ParamDef.
+    PIPELINE = "pipeline"
+    #: The group's ``spec.defaults``.
+    DEFAULT = "default"
+    #: The run params (``--param k=v``).
+    RUN = "run"
+    #: The step's own ``params``.
+    STEP = "step"
+
+
+@dataclass(frozen=True, slots=True)
+class ParamSource:
+    """The layer a value came from and, when it was a template, the template text."""
+
+    layer: ParamLayer
+    template: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"layer": self.layer.value, "template": self.template}
+
+
+class TemplateProblem(Exception):
+    """A template could not be rendered; ``str()`` says why and what to do."""
+
+
+def is_template(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def has_template(value: Any) -> bool:
+    """True when ``value`` or anything inside it is a template string."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if "{{" in v or "{%" in v:
+                return True
+        elif isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return False
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Any:
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    return ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+
+@lru_cache(maxsize=4096)
+def _compile(text: str) -> tuple[bool, Any]:
+    """(native, compiled): an expression for a lone ``{{ … }}``, else a template."""
+    env = _environment()
+    m = _SINGLE_EXPR.match(text)
+    if m:
+        return True, env.compile_expression(m.group("expr"), undefined_to_none=False)
+    return False, env.from_string(text)
+
+
+def template_problem(text: str) -> str | None:
+    """A syntax or unknown-name problem with ``text``, found without rendering it."""
+    from jinja2 import TemplateSyntaxError, meta
+
+    env = _environment()
+    try:
+        ast = env.parse(text)
+    except TemplateSyntaxError as exc:
+        return f"template {text!r:.80} has a syntax error: {exc.message}"
+    unknown = sorted(meta.find_undeclared_variables(ast) - set(CONTEXT_NAMES))
+    if unknown:
+        from spine.orchestration.suggest import did_you_mean
+
+        name = unknown[0]
+        return (
+            f"template {text!r:.80} uses {name!r}, which is not defined{did_you_mean(name, CONTEXT_NAMES)} "
+            f"(templates can use {', '.join(CONTEXT_NAMES)})"
+        )
+    return None
+
+
+def render_value(value: Any, context: Mapping[str, Any]) -> Any:
+    """``value`` with every template string inside it rendered; raises :class:`TemplateProblem`."""
+    if isinstance(value, str):
+        if "{{" not in value and "{%" not in value:
+            return value
+        return _render_text(value, context)
+    if isinstance(value, dict):
+        return {k: render_value(v, context) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render_value(v, context) for v in value]
+    return value
+
+
+_ATTR = re.compile(r"has no attribute '(?P<attr>[^']*)'|'(?P<name>[^']*)' is undefined")
+
+
+def _render_text(text: str, context: Mapping[str, Any]) -> Any:
+    from jinja2 import TemplateError, Undefined, UndefinedError
+
+    try:
+        native, compiled = _compile(text)
+        if native:
+            result = compiled(**context)
+            if isinstance(result, Undefined):
+                result._fail_with_undefined_error()
+            return result
+        return compiled.render(**context)
+    except UndefinedError as exc:
+        m = _ATTR.search(str(exc))
+        missing = (m.group("attr") or m.group("name")) if m else None
+        hint = ""
+        if missing and m and m.group("attr") is not None and "params" in text:
+            hint = f"; pass it with --param {missing}=… or give it a default"
+        what = f"undefined name {missing!r}" if missing else str(exc)
+        raise TemplateProblem(f"template {text!r:.80} uses {what}{hint}") from exc
+    except TemplateError as exc:
+        raise TemplateProblem(f"template {text!r:.80} failed: {exc}") from exc
+    except (TypeError, ValueError, ArithmeticError, AttributeError, LookupError) as exc:
+        raise TemplateProblem(f"template {text!r:.80} failed: {type(exc).__name__}: {exc}") from exc

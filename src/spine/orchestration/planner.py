@@ -1,0 +1,390 @@
+"""``PlanResolver.resolve(group, params) -> ExecutionPlan``: pure, deterministic, total.
+
+Resolution reports **every** problem at once and raises one exception carrying all of
+them, its class chosen by the most fundamental problem (cycles, then missing
+dependencies, then anything else):
+
+1. field checks (groups built in Python; YAML groups were checked when loaded);
+2. the graph (:mod:`spine.orchestration.graph`): duplicates, self and missing
+   dependencies, cycles; order, generations, critical path;
+3. pipelines (when a registry is given): unknown pipelines with did-you-mean, step params
+   that break a ParamDef;
+4. params: merge the layers, render templates, check the rendered values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from spine.core.errors import (
+    CycleDetectedError,
+    DependencyError,
+    GroupError,
+    InvalidGroupSpecError,
+    PlanResolutionError,
+)
+from spine.core.findings import Finding, Severity
+from spine.core.ids import new_batch_id
+from spine.framework.registry import PipelineRegistry, PipelineSpec
+from spine.orchestration.graph import GraphAnalysis, analyze
+from spine.orchestration.models import PipelineGroup
+from spine.orchestration.params import (
+    ParamLayer,
+    ParamSource,
+    TemplateProblem,
+    has_template,
+    is_template,
+    render_value,
+    template_problem,
+)
+from spine.orchestration.spec import check_fields
+from spine.orchestration.suggest import did_you_mean
+from spine.orchestration.yamlsafe import gc_paused
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStep:
+    """One step of a plan, with its params resolved."""
+
+    name: str
+    pipeline: str
+    params: Mapping[str, Any]
+    depends_on: tuple[str, ...]
+    sequence_order: int
+    generation: int
+    #: For each param, the layer it came from and its template.
+    param_sources: Mapping[str, ParamSource] = field(default_factory=dict)
+    description: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "pipeline": self.pipeline,
+            "params": dict(self.params),
+            "depends_on": list(self.depends_on),
+            "sequence_order": self.sequence_order,
+            "generation": self.generation,
+            "param_sources": {k: s.to_dict() for k, s in self.param_sources.items()},
+        }
+
+
+@dataclass(frozen=True)
+class ExecutionPlan:
+    """A resolved group: steps in order with their params, generations, critical path."""
+
+    group: PipelineGroup
+    batch_id: str
+    #: The run params the plan was resolved with.
+    params: Mapping[str, Any]
+    steps: tuple[PlannedStep, ...]
+    generations: tuple[tuple[str, ...], ...]
+    critical_path: tuple[str, ...]
+    #: Warnings found while resolving (errors raise instead).
+    warnings: tuple[Finding, ...] = ()
+
+    @cached_property
+    def graph(self) -> Any:
+        """A fresh ``networkx.DiGraph`` of the plan (edge ``dep -> step``)."""
+        import networkx as nx
+
+        g = nx.DiGraph()
+        g.add_nodes_from(s.name for s in self.steps)
+        g.add_edges_from((d, s.name) for s in self.steps for d in s.depends_on)
+        return g
+
+    def step(self, name: str) -> PlannedStep:
+        for s in self.steps:
+            if s.name == name:
+                return s
+        self.group.step(name)  # raises StepNotFoundError with a suggestion
+        raise AssertionError("unreachable")
+
+    @property
+    def order(self) -> list[str]:
+        return [s.name for s in self.steps]
+
+    def to_dict(self) -> dict[str, Any]:
+        g = self.group
+        return {
+            "group": {"name": g.name, "version": g.version, "domain": g.domain},
+            "batch_id": self.batch_id,
+            "params": dict(self.params),
+            "policy": g.policy.to_dict(),
+            "steps": [s.to_dict() for s in self.steps],
+            "generations": [list(x) for x in self.generations],
+            "critical_path": list(self.critical_path),
+            "warnings": [w.to_dict() for w in self.warnings],
+        }
+
+
+def check_pipelines(group: PipelineGroup, registry: PipelineRegistry) -> list[Finding]:
+    """Unknown pipelines and step params that break a ParamDef, before any run params.
+
+    Template values are checked for syntax and names only (their values need run
+    params). A required param that no default or step gives is a *warning*: it must
+    come from the run params.
+    """
+    src = group.source
+    file = src.file if src else None
+    findings: list[Finding] = []
+    names = registry.names()
+    for i, step in enumerate(group.steps):
+        spec = registry.get(step.pipeline)
+        if spec is None:
+            pos = src.of_step(i, "pipeline") if src else (None, None)
+            findings.append(
+                Finding(
+                    "unknown-pipeline",
+                    f"step {step.name!r} calls pipeline {step.pipeline!r}, which is not registered"
+                    f"{did_you_mean(step.pipeline, names)} (see `spine pipeline list`)",
+                    file=file, line=pos[0], column=pos[1], group=group.name, step=step.name,
+                )
+            )
+            continue
+        defs = {d.name: d for d in spec.params}
+        for key, value in step.params.items():
+            pos = src.of_step(i, "params") if src else (None, None)
+            d = defs.get(key)
+            if d is None:
+                if not spec.allow_extra_params:
+                    findings.append(
+                        Finding(
+                            "unknown-param",
+                            f"step {step.name!r}: pipeline {spec.name!r} has no param {key!r}"
+                            f"{did_you_mean(str(key), defs)} (accepted: {', '.join(defs) or 'none'})",
+                            file=file, line=pos[0], column=pos[1], group=group.name, step=step.name,
+                        )
+                    )
+                continue
+            if has_template(value):
+                continue
+            why = d.problem(value)
+            if why:
+                findings.append(
+                    Finding("invalid-param", f"step {step.name!r}: {why}", file=file, line=pos[0], column=pos[1], group=group.name, step=step.name)
+                )
+        for d in spec.params:
+            if d.required and d.name not in step.params and d.name not in group.defaults:
+                pos = src.of_step(i) if src else (None, None)
+                findings.append(
+                    Finding(
+                        "required-param-from-run",
+                        f"step {step.name!r}: pipeline {spec.name!r} requires param {d.name!r}, which no "
+                        f"default or step param gives; it must be passed at run time (--param {d.name}=…)",
+                        severity=Severity.WARNING,
+                        file=file, line=pos[0], column=pos[1], group=group.name, step=step.name,
+                    )
+                )
+    return findings
+
+
+def check_templates(group: PipelineGroup) -> list[Finding]:
+    """Template syntax errors and unknown names in defaults and step params."""
+    src = group.source
+    file = src.file if src else None
+    findings: list[Finding] = []
+    seen: dict[str, str | None] = {}
+
+    def scan(value: Any, where: str, pos: tuple[int | None, int | None], step: str | None) -> None:
+        stack = [value]
+        while stack:
+            v = stack.pop()
+            if isinstance(v, str):
+                if is_template(v):
+                    if v not in seen:
+                        seen[v] = template_problem(v)
+                    problem = seen[v]
+                    if problem:
+                        findings.append(Finding("template-error", f"{where}: {problem}", file=file, line=pos[0], column=pos[1], group=group.name, step=step))
+            elif isinstance(v, dict):
+                stack.extend(v.values())
+            elif isinstance(v, list):
+                stack.extend(v)
+
+    for key, value in group.defaults.items():
+        scan(value, f"default {key!r}", src.of_field(f"spec.defaults.{key}") if src else (None, None), None)
+    for i, step in enumerate(group.steps):
+        for key, value in step.params.items():
+            scan(value, f"step {step.name!r} param {key!r}", src.of_step(i, "params") if src else (None, None), step.name)
+    return findings
+
+
+def validate_group(group: PipelineGroup, registry: PipelineRegistry | None = None) -> list[Finding]:
+    """Every finding for ``group`` without resolving params: fields, graph, templates, pipelines."""
+    findings: list[Finding] = []
+    if group.source is None:
+        findings.extend(check_fields(group))
+    findings.extend(analyze(group).findings)
+    findings.extend(check_templates(group))
+    if registry is not None:
+        findings.extend(check_pipelines(group, registry))
+    return findings
+
+
+def raise_for(findings: list[Finding], analysis: GraphAnalysis | None = None) -> None:
+    """Raise the most fitting :class:`GroupError` subclass carrying every error finding."""
+    errors = [f for f in findings if f.severity is Severity.ERROR]
+    if not errors:
+        return
+    codes = {f.code for f in errors}
+    if "cycle" in codes:
+        raise CycleDetectedError(findings=errors, cycles=analysis.cycles if analysis else ())
+    if "missing-dependency" in codes or "self-dependency" in codes:
+        raise DependencyError(findings=errors, missing=analysis.missing if analysis else ())
+    if codes <= _SPEC_CODES:
+        raise InvalidGroupSpecError(findings=errors)
+    raise PlanResolutionError(findings=errors)
+
+
+_SPEC_CODES = {
+    "wrong-type", "missing-key", "unknown-key", "invalid-value", "invalid-name",
+    "invalid-step-name", "duplicate-step", "empty-group", "wrong-api-version", "wrong-kind",
+    "not-a-mapping",
+}
+
+
+class PlanResolver:
+    """Resolves groups into :class:`ExecutionPlan`s, checking pipelines when it has a registry."""
+
+    def __init__(self, registry: PipelineRegistry | None = None) -> None:
+        self.registry = registry
+
+    def validate(self, group: PipelineGroup) -> list[Finding]:
+        return validate_group(group, self.registry)
+
+    def resolve(
+        self,
+        group: PipelineGroup,
+        params: Mapping[str, Any] | None = None,
+        *,
+        batch_id: str | None = None,
+    ) -> ExecutionPlan:
+        """The plan for ``group`` run with ``params``; raises a :class:`GroupError` subclass."""
+        with gc_paused():
+            return self._resolve(group, params, batch_id)
+
+    def _resolve(self, group: PipelineGroup, params: Mapping[str, Any] | None, batch_id: str | None) -> ExecutionPlan:
+        run_params = dict(params or {})
+        findings: list[Finding] = []
+        if group.source is None:
+            findings.extend(check_fields(group))
+            if findings:
+                raise InvalidGroupSpecError(findings=findings)
+        analysis = analyze(group)
+        findings.extend(analysis.findings)
+        findings.extend(check_templates(group))
+        registry = self.registry
+        if registry is not None:
+            findings.extend(f for f in check_pipelines(group, registry) if f.code != "required-param-from-run")
+        raise_for(findings, analysis)
+
+        batch = batch_id or new_batch_id(f"group_{group.name}")
+        context_group = {"name": group.name, "version": group.version, "domain": group.domain, "tags": list(group.tags)}
+        index = {s.name: i for i, s in enumerate(group.steps)}
+        src = group.source
+        file = src.file if src else None
+        planned: list[PlannedStep] = []
+        errors: list[Finding] = []
+        for seq, name in enumerate(analysis.order):
+            i = index[name]
+            step = group.steps[i]
+            spec = registry.get(step.pipeline) if registry is not None else None
+            merged, sources = _merge(group.defaults, run_params, step.params, spec)
+            context = {
+                "params": run_params,
+                "group": context_group,
+                "step": {"name": step.name, "pipeline": step.pipeline},
+                "batch_id": batch,
+            }
+            final: dict[str, Any] = {}
+            for key, value in merged.items():
+                try:
+                    final[key] = render_value(value, context)
+                except TemplateProblem as exc:
+                    pos = _param_pos(src, i, key, sources[key].layer)
+                    errors.append(
+                        Finding(
+                            "template-undefined",
+                            f"step {step.name!r}, param {key!r} (from {sources[key].layer.value}): {exc}",
+                            file=file, line=pos[0], column=pos[1], group=group.name, step=step.name,
+                        )
+                    )
+            if spec is not None:
+                for problem in spec.check(final):
+                    pos = src.of_step(i) if src else (None, None)
+                    errors.append(
+                        Finding("invalid-param", f"step {step.name!r}: {problem}", file=file, line=pos[0], column=pos[1], group=group.name, step=step.name)
+                    )
+            planned.append(
+                PlannedStep(
+                    name=step.name,
+                    pipeline=step.pipeline,
+                    params=final,
+                    depends_on=tuple(step.depends_on),
+                    sequence_order=seq,
+                    generation=analysis.generation[name],
+                    param_sources=sources,
+                    description=step.description,
+                )
+            )
+        if errors:
+            raise PlanResolutionError(findings=errors)
+        warnings = tuple(f for f in findings if f.severity is Severity.WARNING)
+        return ExecutionPlan(
+            group=group,
+            batch_id=batch,
+            params=run_params,
+            steps=tuple(planned),
+            generations=tuple(tuple(g) for g in analysis.generations),
+            critical_path=tuple(analysis.critical_path),
+            warnings=warnings,
+        )
+
+
+def _merge(
+    defaults: Mapping[str, Any],
+    run: Mapping[str, Any],
+    step: Mapping[str, Any],
+    spec: PipelineSpec | None,
+) -> tuple[dict[str, Any], dict[str, ParamSource]]:
+    merged: dict[str, Any] = {}
+    sources: dict[str, ParamSource] = {}
+    accepts = None if spec is None or spec.allow_extra_params else {d.name for d in spec.params}
+    if spec is not None:
+        for d in spec.params:
+            if not d.required and d.default is not None:
+                merged[d.name] = d.default
+                sources[d.name] = ParamSource(ParamLayer.PIPELINE)
+    for layer, values in ((ParamLayer.DEFAULT, defaults), (ParamLayer.RUN, run)):
+        for key, value in values.items():
+            if accepts is not None and key not in accepts:
+                continue  # offered, not taken: this pipeline does not declare the key
+            merged[key] = value
+            sources[key] = ParamSource(layer, value if is_template(value) else None)
+    for key, value in step.items():
+        merged[key] = value
+        sources[key] = ParamSource(ParamLayer.STEP, value if is_template(value) else None)
+    return merged, sources
+
+
+def _param_pos(src: Any, i: int, key: str, layer: ParamLayer) -> tuple[int | None, int | None]:
+    if src is None:
+        return (None, None)
+    if layer is ParamLayer.DEFAULT:
+        return src.of_field(f"spec.defaults.{key}")
+    return src.of_step(i, "params" if layer is ParamLayer.STEP else None)
+
+
+__all__ = [
+    "ExecutionPlan",
+    "GroupError",
+    "PlanResolver",
+    "PlannedStep",
+    "check_pipelines",
+    "check_templates",
+    "raise_for",
+    "validate_group",
+]

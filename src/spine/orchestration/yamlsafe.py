@@ -1,0 +1,517 @@
+"""Read YAML safely, fast, and with positions: libyaml's event parser + our own composer.
+
+Why not ``yaml.safe_load``? It (1) keeps the last of duplicate mapping keys silently,
+(2) expands aliases without limit when the result is walked (billion laughs), (3) recurses
+(a 10,000-level document raises ``RecursionError``), (4) forgets where each value was,
+and (5) spends most of its time in a generic Python constructor. Here libyaml
+(``yaml.CParser``) tokenises and parses in C; this module turns its flat event stream into
+plain Python values with an explicit stack — no recursion — and:
+
+* records ``(line, column)`` of every mapping key/value and sequence item, keyed by the
+  container's ``id`` (see :class:`Document`), so later checks can point at the exact spot;
+* reports duplicate keys, unknown/unsafe tags (``!!python/…`` is never constructed),
+  undefined and self-referencing aliases, non-scalar keys;
+* enforces limits: file size, nesting depth, and the *expanded* node count — aliases are
+  shared, never copied, and their expanded size is computed arithmetically, so an alias
+  bomb is refused at the alias that would cross the limit, in constant memory;
+* resolves plain scalars exactly as PyYAML's SafeLoader does (YAML 1.1: ints, floats,
+  bools, nulls, timestamps) by reusing its resolver table and constructors, with a cache.
+
+Everything ends in :class:`InvalidGroupSpecError` carrying :class:`Finding`s; no yaml
+exception escapes.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml import events as ev
+from yaml.nodes import ScalarNode
+
+from spine.core.errors import InvalidGroupSpecError
+from spine.core.findings import Finding
+
+#: Defaults for :class:`Limits`; configurable per call, in config and with flags.
+DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+DEFAULT_MAX_DEPTH = 100
+DEFAULT_MAX_NODES = 5_000_000
+
+#: libyaml's C parser (through CSafeLoader); the pure-Python one where libyaml is missing.
+_Parser = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+_TAG = "tag:yaml.org,2002:"
+_STR = _TAG + "str"
+_SCALAR_TAGS = {
+    _STR,
+    _TAG + "int",
+    _TAG + "float",
+    _TAG + "bool",
+    _TAG + "null",
+    _TAG + "timestamp",
+    _TAG + "binary",
+    _TAG + "value",
+}
+_SEQ_TAGS = {None, "!", _TAG + "seq"}
+_MAP_TAGS = {None, "!", _TAG + "map"}
+_RESOLVERS: dict[str, list[tuple[str, Any]]] = yaml.SafeLoader.yaml_implicit_resolvers
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Hard limits that keep hostile input from hanging or exhausting the machine."""
+
+    #: Largest file read, in bytes.
+    max_bytes: int = DEFAULT_MAX_BYTES
+    #: Deepest nesting of mappings and sequences.
+    max_depth: int = DEFAULT_MAX_DEPTH
+    #: Most nodes a document may hold once its aliases are expanded.
+    max_nodes: int = DEFAULT_MAX_NODES
+
+
+@dataclass(slots=True)
+class Document:
+    """One YAML document: its value and where each part of it was (1-based)."""
+
+    value: Any
+    file: str | None
+    index: int
+    line: int
+    column: int
+    #: ``id(container)`` → for a dict ``{key: (key_line, key_col, value_line, value_col)}``,
+    #: for a list ``[(line, col), …]``. Containers stay alive as long as ``value`` does.
+    marks: dict[int, Any] = field(default_factory=dict)
+
+    def key_at(self, container: Any, key: Any) -> tuple[int | None, int | None]:
+        """Position of ``key`` in mapping ``container`` (or of the container itself)."""
+        m = self.marks.get(id(container))
+        if isinstance(m, dict) and key in m:
+            return m[key][0], m[key][1]
+        return self.at(container)
+
+    def value_at(self, container: Any, key: Any) -> tuple[int | None, int | None]:
+        """Position of ``container[key]`` (a mapping value or a sequence item)."""
+        m = self.marks.get(id(container))
+        if isinstance(m, dict) and key in m:
+            return m[key][2], m[key][3]
+        if isinstance(m, list) and isinstance(key, int) and 0 <= key < len(m):
+            return m[key]
+        return self.at(container)
+
+    def at(self, container: Any) -> tuple[int | None, int | None]:
+        """Where ``container`` starts; the document start if unknown."""
+        pos = self.starts.get(id(container)) if self.starts else None
+        return pos if pos else (self.line, self.column)
+
+    starts: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+
+def read_bytes(path: str, limits: Limits) -> bytes:
+    """The file's bytes, refusing files over ``limits.max_bytes`` without reading them whole."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(limits.max_bytes + 1)
+    except OSError as exc:
+        raise InvalidGroupSpecError(
+            findings=[Finding("file-unreadable", f"cannot read file: {exc.strerror or exc}", file=path)]
+        ) from exc
+    if len(data) > limits.max_bytes:
+        raise InvalidGroupSpecError(
+            findings=[
+                Finding(
+                    "file-too-large",
+                    f"file is larger than the {limits.max_bytes:,}-byte limit; split it into several "
+                    "files, or raise the limit with --max-file-size or max_file_size in [tool.spine]",
+                    file=path,
+                    line=1,
+                    column=1,
+                )
+            ]
+        )
+    return data
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    # Building millions of small containers triggers the cyclic GC over and over for
+    # nothing (none of them can be garbage yet). Pausing it is the single largest speed-up
+    # on big files; it is restored even when reading fails.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def read_documents(
+    data: bytes | str, file: str | None = None, limits: Limits | None = None
+) -> list[Document]:
+    """Every document in ``data``; raises :class:`InvalidGroupSpecError` with every problem."""
+    limits = limits or Limits()
+    if len(data) > limits.max_bytes:
+        raise InvalidGroupSpecError(
+            findings=[
+                Finding(
+                    "file-too-large",
+                    f"input is larger than the {limits.max_bytes:,}-byte limit",
+                    file=file,
+                    line=1,
+                    column=1,
+                )
+            ]
+        )
+    with gc_paused():
+        return _Composer(data, file, limits).run()
+
+
+class _Stop(Exception):
+    """Internal: a problem after which reading cannot continue."""
+
+
+class _Composer:
+    def __init__(self, data: bytes | str, file: str | None, limits: Limits) -> None:
+        self.data = data
+        self.file = file
+        self.limits = limits
+        self.findings: list[Finding] = []
+        self.cache: dict[str, Any] = {}
+        self.constructor = yaml.constructor.SafeConstructor()
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def finding(self, code: str, message: str, mark: Any) -> Finding:
+        f = Finding(
+            code,
+            message,
+            file=self.file,
+            line=(mark.line + 1) if mark is not None else None,
+            column=(mark.column + 1) if mark is not None else None,
+        )
+        self.findings.append(f)
+        return f
+
+    def stop(self, code: str, message: str, mark: Any) -> _Stop:
+        self.finding(code, message, mark)
+        return _Stop()
+
+    def scalar(self, e: ev.ScalarEvent) -> Any:
+        value = e.value
+        tag = e.tag
+        if tag is None:
+            if e.style or not e.implicit[0]:
+                return value  # quoted or block scalar: always a string
+            hit = self.cache.get(value, _MISSING)
+            if hit is not _MISSING:
+                return hit
+            resolved = self._resolve_plain(value, e)
+            self.cache[value] = resolved
+            return resolved
+        if tag == "!" or tag == _STR:
+            return value
+        if tag in _SCALAR_TAGS:
+            if tag == _TAG + "value":
+                return value
+            return self._construct(tag, value, e)
+        self.finding(
+            "unsupported-tag",
+            f"tag {_short_tag(tag)} is not allowed: spine reads plain YAML only and never "
+            "constructs objects from tags; remove the tag (quote the value if it is a string)",
+            e.start_mark,
+        )
+        return value
+
+    def _resolve_plain(self, value: str, e: ev.ScalarEvent) -> Any:
+        if value.isdigit() and value.isascii() and (value[0] != "0" or value == "0"):
+            return int(value)  # the common case of YAML 1.1 int, without the regex table
+        for tag, regexp in _RESOLVERS.get(value[:1], ()):
+            if regexp.match(value):
+                if tag == _TAG + "merge" or tag == _TAG + "value":
+                    return value
+                return self._construct(tag, value, e)
+        return value
+
+    def _construct(self, tag: str, value: str, e: ev.ScalarEvent) -> Any:
+        node = ScalarNode(tag, value, e.start_mark, e.end_mark)
+        name = tag[len(_TAG) :]
+        try:
+            return getattr(self.constructor, f"construct_yaml_{name}")(node)
+        except (ValueError, TypeError, OverflowError, yaml.YAMLError) as exc:
+            self.finding(
+                "invalid-scalar",
+                f"{value!r:.60} is not a valid {name} ({exc}); fix the value or drop the !!{name} tag",
+                e.start_mark,
+            )
+            return value
+
+    # -- the main loop -----------------------------------------------------------------
+
+    def run(self) -> list[Document]:
+        docs: list[Document] = []
+        parser: Any = None
+        try:
+            parser = _Parser(self.data)
+            self._loop(parser, docs)
+        except _Stop:
+            pass
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            problem = exc.problem or str(exc)
+            context = f" {exc.context}" if exc.context else ""
+            self.finding("yaml-syntax", f"YAML syntax error: {problem}{context}", mark)
+        except yaml.reader.ReaderError as exc:
+            self.findings.append(
+                Finding(
+                    "yaml-encoding",
+                    f"the file is not valid text: {exc.reason} (character {exc.character!r} at "
+                    f"byte {exc.position}); save it as UTF-8 without control characters",
+                    file=self.file,
+                    line=1,
+                    column=1,
+                )
+            )
+        except yaml.YAMLError as exc:
+            self.findings.append(
+                Finding("yaml-syntax", f"YAML error: {exc}", file=self.file, line=1, column=1)
+            )
+        finally:
+            if parser is not None:
+                parser.dispose()
+        if self.findings:
+            raise InvalidGroupSpecError(findings=self.findings)
+        return docs
+
+    def _loop(self, parser: Any, docs: list[Document]) -> None:  # noqa: C901 - one state machine
+        limits = self.limits
+        max_depth = limits.max_depth
+        max_nodes = limits.max_nodes
+        get_event = parser.get_event
+        ScalarEvent = ev.ScalarEvent
+        MappingStartEvent = ev.MappingStartEvent
+        SequenceStartEvent = ev.SequenceStartEvent
+        MappingEndEvent = ev.MappingEndEvent
+        SequenceEndEvent = ev.SequenceEndEvent
+        AliasEvent = ev.AliasEvent
+        DocumentStartEvent = ev.DocumentStartEvent
+        DocumentEndEvent = ev.DocumentEndEvent
+        StreamEndEvent = ev.StreamEndEvent
+
+        # A frame: [container, child_marks, is_map, pending_key, key_mark, anchor, size, merges, start]
+        stack: list[list[Any]] = []
+        anchors: dict[str, tuple[Any, int]] = {}
+        open_anchors: set[str] = set()
+        marks: dict[int, Any] = {}
+        starts: dict[int, tuple[int, int]] = {}
+        doc: Document | None = None
+        nodes = 0
+        index = 0
+
+        scalar = self.scalar
+        cache = self.cache
+        attach = self._attach_map
+        missing = _MISSING
+        while True:
+            e = get_event()
+            t = type(e)
+            if t is ScalarEvent:
+                # Fast path: a plain, untagged scalar seen before (keys, names, enums).
+                if e.tag is None and not e.style and e.anchor is None:
+                    value = e.value
+                    hit = cache.get(value, missing)
+                    if hit is missing:
+                        value = scalar(e)
+                    else:
+                        value = hit
+                else:
+                    value = scalar(e)
+                    if e.anchor is not None:
+                        anchors[e.anchor] = (value, 1)
+                size = 1
+            elif t is MappingStartEvent or t is SequenceStartEvent:
+                is_map = t is MappingStartEvent
+                if e.tag is not None and e.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
+                    self.finding(
+                        "unsupported-tag",
+                        f"tag {_short_tag(e.tag)} is not allowed: spine reads plain YAML "
+                        "mappings and lists only; remove the tag",
+                        e.start_mark,
+                    )
+                if len(stack) >= max_depth:
+                    raise self.stop(
+                        "too-deep",
+                        f"nesting is deeper than {max_depth} levels; a group document needs a "
+                        "handful — flatten this value, or raise max_depth if it is really meant",
+                        e.start_mark,
+                    )
+                container: Any = {} if is_map else []
+                sm = e.start_mark
+                cid = id(container)
+                starts[cid] = (sm.line + 1, sm.column + 1)
+                child: Any = {} if is_map else []
+                marks[cid] = child
+                if e.anchor is not None:
+                    anchors[e.anchor] = (container, 0)
+                    open_anchors.add(e.anchor)
+                stack.append([container, child, is_map, missing, None, e.anchor, 1, None, sm])
+                continue
+            elif t is MappingEndEvent or t is SequenceEndEvent:
+                frame = stack.pop()
+                value = frame[0]
+                size = frame[6]
+                if frame[7]:
+                    self._merge(value, frame[7], frame[1])
+                anchor = frame[5]
+                if anchor is not None:
+                    anchors[anchor] = (value, size)
+                    open_anchors.discard(anchor)
+                if stack:
+                    top = stack[-1]
+                    top[6] += size
+                    sm = frame[8]
+                    if top[2]:
+                        attach(top, value, sm)
+                    else:
+                        top[0].append(value)
+                        top[1].append((sm.line + 1, sm.column + 1))
+                elif doc is not None:
+                    doc.value = value
+                continue
+            elif t is AliasEvent:
+                name = e.anchor
+                if name in open_anchors:
+                    raise self.stop(
+                        "recursive-alias",
+                        f"alias *{name} refers to a node that contains it; a group document "
+                        "must be a tree — copy the values instead",
+                        e.start_mark,
+                    )
+                if name not in anchors:
+                    raise self.stop(
+                        "undefined-alias",
+                        f"alias *{name} has no anchor &{name} before it; define the anchor first",
+                        e.start_mark,
+                    )
+                value, size = anchors[name]
+            elif t is DocumentStartEvent:
+                sm = e.start_mark
+                doc = Document(None, self.file, index, sm.line + 1, sm.column + 1, marks, starts)
+                continue
+            elif t is DocumentEndEvent:
+                if doc is not None:
+                    docs.append(doc)
+                index += 1
+                anchors = {}
+                open_anchors = set()
+                marks = {}
+                starts = {}
+                nodes = 0
+                doc = None
+                continue
+            elif t is StreamEndEvent:
+                return
+            else:  # StreamStartEvent
+                continue
+
+            nodes += size
+            if nodes > max_nodes:
+                raise self.stop(
+                    "too-many-nodes",
+                    f"the document expands to more than {max_nodes:,} values (aliases count "
+                    "every time they are used); this looks like an alias bomb — remove the "
+                    "nested aliases, or raise max_nodes if the document is really this big",
+                    e.start_mark,
+                )
+            if stack:
+                top = stack[-1]
+                top[6] += size
+                sm = e.start_mark
+                if top[2]:
+                    if top[3] is missing and type(value) is str:
+                        top[3] = value
+                        top[4] = (sm.line + 1, sm.column + 1)
+                    else:
+                        attach(top, value, sm)
+                else:
+                    top[0].append(value)
+                    top[1].append((sm.line + 1, sm.column + 1))
+            elif doc is not None:
+                doc.value = value
+
+    def _attach_map(self, top: list[Any], value: Any, mark: Any) -> None:
+        line = mark.line + 1
+        col = mark.column + 1
+        key = top[3]
+        if key is _MISSING:
+            if isinstance(value, (dict, list)):
+                self.finding(
+                    "complex-key",
+                    "a mapping key must be a plain value, not a mapping or list; use a string key",
+                    mark,
+                )
+                value = f"<complex key at {line}:{col}>"
+            top[3] = value
+            top[4] = (line, col)
+            return
+        top[3] = _MISSING
+        kl, kc = top[4]
+        container = top[0]
+        if key == "<<":
+            merges = top[7] or []
+            merges.append((value, kl, kc))
+            top[7] = merges
+            return
+        try:
+            seen = key in container
+        except TypeError:
+            self.finding("complex-key", f"mapping key {key!r:.40} cannot be used as a key", mark)
+            return
+        if seen:
+            first = top[1][key]
+            self.findings.append(
+                Finding(
+                    "duplicate-key",
+                    f"key {key!r} appears twice in this mapping (first at line {first[0]}); "
+                    "YAML would silently keep only the last — remove or rename one",
+                    file=self.file,
+                    line=kl,
+                    column=kc,
+                )
+            )
+            return
+        container[key] = value
+        top[1][key] = (kl, kc, line, col)
+
+    def _merge(self, container: dict[Any, Any], merges: list[Any], child: dict[Any, Any]) -> None:
+        # YAML 1.1 merge keys (``<<: *base``): keys already in the mapping win, then the
+        # merged mappings in order, as PyYAML's SafeLoader does.
+        for value, kl, kc in merges:
+            sources = value if isinstance(value, list) else [value]
+            for src in sources:
+                if not isinstance(src, dict):
+                    self.findings.append(
+                        Finding(
+                            "invalid-merge",
+                            "a merge key '<<' takes a mapping or a list of mappings",
+                            file=self.file,
+                            line=kl,
+                            column=kc,
+                        )
+                    )
+                    continue
+                for k, v in src.items():
+                    if k not in container:
+                        container[k] = v
+                        child[k] = (kl, kc, kl, kc)
+
+
+def _short_tag(tag: str | None) -> str:
+    if tag is None:
+        return "?"
+    if tag.startswith(_TAG):
+        return "!!" + tag[len(_TAG) :]
+    return tag
