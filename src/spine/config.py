@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from spine.core.errors import SpineError
-from spine.orchestration.yamlsafe import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_NODES, Limits
+from spine.core.limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_NODES, Limits
 
 KEYS = ("pipelines", "groups", "database", "max_file_size", "max_depth", "max_nodes")
 

@@ -40,6 +40,11 @@ class LoadedGroup:
     def valid(self) -> bool:
         return self.group is not None and not any(f.severity.value == "error" for f in self.findings)
 
+    @property
+    def usable(self) -> PipelineGroup | None:
+        """The group when it loaded without errors, else ``None``."""
+        return self.group if self.valid else None
+
 
 def iter_group_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
     """Files named by ``paths``: files as given, folders searched recursively for *.yaml/*.yml.
@@ -110,7 +115,7 @@ def load_groups(path: str | os.PathLike[str], limits: Limits | None = None) -> l
     findings = [f for lg in loaded for f in lg.findings]
     if findings:
         raise InvalidGroupSpecError(findings=findings)
-    return [lg.group for lg in loaded if lg.group is not None]
+    return [lg.group for lg in loaded if lg.group is not None]  # no findings: all valid
 
 
 def load_group_from_yaml(text: str | bytes, *, file: str | None = None, limits: Limits | None = None) -> PipelineGroup:
@@ -135,7 +140,7 @@ def load_groups_from_yaml(text: str | bytes, *, file: str | None = None, limits:
             continue
         group, found = parse_document(doc)
         findings.extend(found)
-        if group is not None:
+        if group is not None and not found:
             groups.append(group)
     if findings:
         raise InvalidGroupSpecError(findings=findings)

@@ -234,8 +234,10 @@ def _parse(value: Any, doc: Document | None, file: str | None, index: int) -> tu
             else:
                 steps = _steps(c, items, source, doc)
 
-    if c.findings or name is None:
+    if name is None:
         return None, c.findings
+    # Even with findings, build what could be read so the graph checks can still run and
+    # every problem is reported in one pass; callers treat findings as "invalid".
     group = PipelineGroup(
         name=name,
         steps=tuple(steps),
@@ -348,12 +350,13 @@ def _steps(c: _Checker, items: list[Any], source: SourceMap, doc: Document | Non
                     deps.append(dep)
                     if dmarks is not None:
                         dep_pos.append(dmarks[j])
+        if name is None or pipeline is None:
+            continue  # reported above; the rest of the group is still checked
+        steps.append(PipelineStep(name, pipeline, params, tuple(deps), description))
         if doc is not None:
             source.steps.append(doc.at(item))
             source.step_fields.append(
                 {k: (v[2], v[3]) for k, v in step_marks.items()} if isinstance(step_marks, dict) else {}
             )
             source.deps.append(dep_pos)
-        if name is not None and pipeline is not None:
-            steps.append(PipelineStep(name, pipeline, params, tuple(deps), description))
     return steps

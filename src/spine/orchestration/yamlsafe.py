@@ -35,11 +35,7 @@ from yaml.nodes import ScalarNode
 
 from spine.core.errors import InvalidGroupSpecError
 from spine.core.findings import Finding
-
-#: Defaults for :class:`Limits`; configurable per call, in config and with flags.
-DEFAULT_MAX_BYTES = 32 * 1024 * 1024
-DEFAULT_MAX_DEPTH = 100
-DEFAULT_MAX_NODES = 5_000_000
+from spine.core.limits import Limits
 
 #: libyaml's C parser (through CSafeLoader); the pure-Python one where libyaml is missing.
 _Parser = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
@@ -59,18 +55,6 @@ _SEQ_TAGS = {None, "!", _TAG + "seq"}
 _MAP_TAGS = {None, "!", _TAG + "map"}
 _RESOLVERS: dict[str, list[tuple[str, Any]]] = yaml.SafeLoader.yaml_implicit_resolvers
 _MISSING = object()
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Hard limits that keep hostile input from hanging or exhausting the machine."""
-
-    #: Largest file read, in bytes.
-    max_bytes: int = DEFAULT_MAX_BYTES
-    #: Deepest nesting of mappings and sequences.
-    max_depth: int = DEFAULT_MAX_DEPTH
-    #: Most nodes a document may hold once its aliases are expanded.
-    max_nodes: int = DEFAULT_MAX_NODES
 
 
 @dataclass(slots=True)

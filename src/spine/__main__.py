@@ -1,0 +1,5 @@
+"""``python -m spine`` runs the CLI."""
+
+from spine.cli import main
+
+main()

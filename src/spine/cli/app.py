@@ -1,0 +1,208 @@
+"""``spine`` commands (Click). Commands parse, call the library, print, return exit codes.
+
+Exit codes: 0 success; 1 invalid groups or a failed run; 2 usage errors (bad arguments,
+missing files, bad configuration). Machine output (``--json``, ``--format json``) goes
+to stdout; logs and progress go to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from spine.cli.output import safe
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+def _version() -> str:
+    from spine import __version__
+
+    return __version__
+
+
+class _Ctx:
+    def __init__(self, config: str | None, verbose: int, color: bool | None) -> None:
+        self.config = config
+        self.verbose = verbose
+        self.color = sys.stdout.isatty() if color is None else color
+        self._ws: Workspace | None = None
+        self.overrides: dict[str, Any] = {}
+
+    def workspace(self) -> Any:
+        if self._ws is None:
+            from dataclasses import replace
+            from pathlib import Path
+
+            from spine.config import load_settings
+
+            settings = load_settings(config_file=Path(self.config) if self.config else None)
+            if self.overrides:
+                settings = replace(settings, **self.overrides)
+            from spine.cli.workspace import Workspace
+
+            self._ws = Workspace(settings)
+        return self._ws
+
+
+pass_ctx = click.make_pass_decorator(_Ctx)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(version=None, package_name="spine-core", prog_name="spine", message="%(prog)s %(version)s")
+@click.option("--config", type=click.Path(exists=True, dir_okay=False), envvar="SPINE_CONFIG", help="Read settings from this spine.toml/pyproject.toml instead of searching upwards.")
+@click.option("-v", "--verbose", count=True, help="More logging on stderr (-v info, -vv debug).")
+@click.option("--color/--no-color", default=None, help="Colour text output (default: when stdout is a terminal).")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, verbose: int, color: bool | None) -> None:
+    """spine: pipeline groups — validate, plan, draw and run DAGs of pipeline steps.
+
+    \b
+    Quick start:
+      spine group validate examples/groups
+      spine group plan examples/groups/finra_weekly_refresh.yaml --param tier=NMS_TIER_1 --param week_ending=2024-01-05
+    """
+    if verbose:
+        from spine.core.logging import configure_logging
+
+        configure_logging(verbose)
+    ctx.obj = _Ctx(config, verbose, color)
+
+
+def _limit_options(fn: Any) -> Any:
+    fn = click.option("--max-file-size", type=click.IntRange(min=1), metavar="BYTES", help="Refuse group files larger than this (default 32 MiB).")(fn)
+    return fn
+
+
+def _apply_limits(c: _Ctx, max_file_size: int | None) -> None:
+    if max_file_size is not None:
+        c.overrides["max_file_size"] = max_file_size
+
+
+# -- spine group ------------------------------------------------------------------------
+
+
+@cli.group()
+def group() -> None:
+    """Pipeline groups: list, show, validate, plan."""
+
+
+@group.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
+@click.option("--strict", is_flag=True, help="Treat warnings as failures (exit 1).")
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Write the report here instead of stdout.")
+@_limit_options
+@pass_ctx
+def validate_cmd(c: _Ctx, paths: tuple[str, ...], fmt: str, strict: bool, output: Any, max_file_size: int | None) -> int:
+    """Check group files and folders (recursively); report every problem at once.
+
+    With no PATH, validates the configured groups ([tool.spine] groups). Exit 0 when all
+    groups are valid, 1 when any is not, 2 on usage errors.
+    """
+    from spine.cli.commands import validate
+
+    _apply_limits(c, max_file_size)
+    return validate(c.workspace(), paths, fmt, strict, output, c.color)
+
+
+@group.command("plan")
+@click.argument("target", metavar="NAME|FILE")
+@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="A run param; VALUE is read as a YAML scalar (5 → int, true → bool, quote to keep a string). Repeatable.")
+@click.option("--group", "group_name", metavar="NAME", help="Which group, when FILE holds several.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option("--batch-id", help="Use this batch id instead of a new one (for reproducible output).")
+@_limit_options
+@pass_ctx
+def plan_cmd(c: _Ctx, target: str, params: tuple[str, ...], group_name: str | None, as_json: bool, batch_id: str | None, max_file_size: int | None) -> int:
+    """Resolve a group into its execution plan: order, generations, params."""
+    from spine.cli.commands import plan
+
+    _apply_limits(c, max_file_size)
+    return plan(c.workspace(), target, params, group_name, as_json, batch_id, c.color)
+
+
+@group.command("list")
+@click.option("--domain", help="Only groups of this domain.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def list_cmd(c: _Ctx, domain: str | None, as_json: bool) -> int:
+    """List registered groups (configured group paths and groups registered in Python)."""
+    from spine.cli.commands import list_groups
+
+    return list_groups(c.workspace(), domain, as_json)
+
+
+@group.command("show")
+@click.argument("target", metavar="NAME|FILE")
+@click.option("--group", "group_name", metavar="NAME", help="Which group, when FILE holds several.")
+@click.option("--format", "fmt", type=click.Choice(["text", "yaml", "json"]), default="text", show_default=True)
+@pass_ctx
+def show_cmd(c: _Ctx, target: str, group_name: str | None, fmt: str) -> int:
+    """Show one group: metadata, policy, defaults and steps."""
+    from spine.cli.commands import show
+
+    return show(c.workspace(), target, group_name, fmt)
+
+
+# -- spine pipeline ---------------------------------------------------------------------
+
+
+@cli.group()
+def pipeline() -> None:
+    """Registered pipelines."""
+
+
+@pipeline.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def pipeline_list_cmd(c: _Ctx, as_json: bool) -> int:
+    """List registered pipelines and their params."""
+    from spine.cli.commands import list_pipelines
+
+    return list_pipelines(c.workspace(), as_json)
+
+
+@cli.command("schema")
+def schema_cmd() -> int:
+    """Print the JSON Schema of the group format (for editors and yaml-language-server)."""
+    from spine.orchestration.schema import schema_text
+
+    click.echo(schema_text(), nl=False)
+    return EXIT_OK
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code, translating every expected error."""
+    from spine.cli.workspace import UsageProblem
+    from spine.config import ConfigError
+    from spine.core.errors import GroupError, SpineError
+
+    try:
+        rv = cli.main(args=argv, prog_name="spine", standalone_mode=False)
+    except click.exceptions.Exit as exc:  # --help, --version
+        return int(exc.exit_code or 0)
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except (UsageProblem, ConfigError, FileNotFoundError) as exc:
+        msg = f"no such file or folder: {exc}" if isinstance(exc, FileNotFoundError) else str(exc)
+        click.echo(f"Error: {safe(msg)}", err=True)
+        return EXIT_USAGE
+    except GroupError as exc:
+        click.echo(safe(str(exc)), err=True)
+        return EXIT_INVALID
+    except SpineError as exc:
+        click.echo(f"Error: {safe(str(exc))}", err=True)
+        return EXIT_INVALID
+    except BrokenPipeError:
+        return EXIT_OK
+    return int(rv or 0)
+
+
+__all__ = ["cli", "run"]

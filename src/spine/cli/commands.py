@@ -1,0 +1,278 @@
+"""The bodies of the commands: call the library, present the result, return an exit code."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+import click
+
+from spine.cli.output import colour, dump_json, safe, short
+from spine.cli.workspace import UsageProblem, Workspace
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+NO_PIPELINES_NOTE = (
+    "pipelines not checked: none are registered (list modules that register them in "
+    "[tool.spine] pipelines, or SPINE_PIPELINES)"
+)
+
+
+def _finding_line(f: Any, color: bool) -> str:
+    sev = f.severity.value
+    tag = colour(sev, "red" if sev == "error" else "yellow", enabled=color)
+    where = f" [{safe(f.step)}]" if f.step else ""
+    return f"{safe(f.location)}: {tag} {f.code}{where}: {safe(f.message)}"
+
+
+def validate(ws: Workspace, paths: Sequence[str], fmt: str, strict: bool, out: TextIO, color: bool) -> int:
+    from spine.core.findings import Severity
+    from spine.orchestration import scan, validate_group
+
+    if not paths:
+        paths = tuple(str(ws.settings.resolve_path(p)) for p in ws.settings.groups)
+        if not paths:
+            raise UsageProblem("give files or folders to validate, or configure [tool.spine] groups")
+    loaded = scan(paths, ws.settings.limits)
+    registry = ws.registry_or_none
+    groups: list[dict[str, Any]] = []
+    findings: list[Any] = []
+    seen_names: dict[str, str] = {}
+    for lg in loaded:
+        found = list(lg.findings)
+        if lg.group is not None:
+            found.extend(validate_group(lg.group, registry))
+            name = lg.group.name
+            if name in seen_names and seen_names[name] != f"{lg.file}#{lg.document}":
+                pos = lg.group.source.group if lg.group.source else (None, None)
+                found.append(
+                    _dup_group(name, seen_names[name], lg.file, pos)
+                )
+            seen_names.setdefault(name, f"{lg.file}#{lg.document}")
+        errors = [f for f in found if f.severity is Severity.ERROR]
+        warnings = [f for f in found if f.severity is Severity.WARNING]
+        ok = lg.group is not None and not errors and not (strict and warnings)
+        groups.append(
+            {
+                "name": lg.group.name if lg.group is not None else lg.name,
+                "file": lg.file,
+                "document": lg.document,
+                "valid": ok,
+                "steps": len(lg.group.steps) if lg.group is not None else None,
+                "errors": len(errors),
+                "warnings": len(warnings),
+            }
+        )
+        findings.extend(found)
+    valid = all(g["valid"] for g in groups)
+    if fmt == "json":
+        dump_json(
+            {
+                "valid": valid,
+                "strict": strict,
+                "pipelines_checked": registry is not None,
+                "groups": groups,
+                "findings": [f.to_dict() for f in findings],
+            },
+            out,
+        )
+    else:
+        _validate_text(groups, findings, registry is not None, valid, out, color)
+    return EXIT_OK if valid else EXIT_INVALID
+
+
+def _dup_group(name: str, first: str, file: str | None, pos: tuple[int | None, int | None]) -> Any:
+    from spine.core.findings import Finding
+
+    return Finding(
+        "duplicate-group",
+        f"group name {name!r} is also used by {first.split('#')[0]}; group names must be unique — rename one",
+        file=file, line=pos[0], column=pos[1], group=name,
+    )
+
+
+def _validate_text(groups: list[dict[str, Any]], findings: list[Any], checked: bool, valid: bool, out: TextIO, color: bool) -> None:
+    by_group: dict[tuple[Any, Any], list[Any]] = {}
+    for f in findings:
+        by_group.setdefault((f.file, f.group), []).append(f)
+    last_file = None
+    for g in groups:
+        if g["file"] != last_file:
+            click.echo(safe(g["file"]), file=out)
+            last_file = g["file"]
+        mark = colour("✓", "green", enabled=color) if g["valid"] else colour("✗", "red", enabled=color)
+        label = safe(g["name"] or "(unnamed document)")
+        steps = f"{g['steps']} steps" if g["steps"] is not None else "not loaded"
+        click.echo(f"  {mark} {label}  ({steps}, {g['errors']} errors, {g['warnings']} warnings)", file=out)
+        for f in by_group.pop((g["file"], g["name"]), []):
+            click.echo("      " + _finding_line(f, color), file=out)
+    for rest in by_group.values():  # findings not tied to a listed group
+        for f in rest:
+            click.echo("  " + _finding_line(f, color), file=out)
+    n_invalid = sum(not g["valid"] for g in groups)
+    n_err = sum(f.severity.value == "error" for f in findings)
+    n_warn = len(findings) - n_err
+    verdict = colour("valid", "green", enabled=color) if valid else colour("INVALID", "red", enabled=color)
+    click.echo(
+        f"\n{verdict}: {len(groups)} group(s), {n_invalid} invalid, {n_err} error(s), {n_warn} warning(s)",
+        file=out,
+    )
+    if not checked:
+        click.echo(f"note: {NO_PIPELINES_NOTE}", file=out)
+
+
+def parse_params(items: Sequence[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; VALUE read as a YAML scalar (the way dbt reads ``--vars``)."""
+    from spine.core.errors import GroupError
+    from spine.orchestration.yamlsafe import read_documents
+
+    params: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise click.UsageError(f"--param takes KEY=VALUE, got {item!r}")
+        if raw == "":
+            params[key] = ""
+            continue
+        try:
+            docs = read_documents(raw, f"--param {key}")
+        except GroupError:
+            params[key] = raw  # not YAML: keep the text as given
+            continue
+        value = docs[0].value if docs else raw
+        params[key] = value if value is not None or raw.strip() in ("null", "~") else raw
+    return params
+
+
+def plan(ws: Workspace, target: str, param_items: Sequence[str], group_name: str | None, as_json: bool, batch_id: str | None, color: bool) -> int:
+    from spine.core.errors import GroupError
+    from spine.orchestration import PlanResolver
+
+    params = parse_params(param_items)
+    group, loaded = ws.resolve_target(target, group_name)
+    if group is None:
+        findings = [f for lg in loaded for f in lg.findings]
+        return _report_invalid(findings, as_json, color)
+    registry = ws.registry_or_none
+    try:
+        the_plan = PlanResolver(registry).resolve(group, params, batch_id=batch_id)
+    except GroupError as exc:
+        return _report_invalid(list(exc.findings), as_json, color)
+    if as_json:
+        data = the_plan.to_dict()
+        data["pipelines_checked"] = registry is not None
+        dump_json(data)
+        return EXIT_OK
+    _plan_text(the_plan, registry is not None, color)
+    return EXIT_OK
+
+
+def _report_invalid(findings: list[Any], as_json: bool, color: bool) -> int:
+    if as_json:
+        dump_json({"valid": False, "findings": [f.to_dict() for f in findings]})
+    for f in findings:
+        click.echo(_finding_line(f, color), err=True)
+    click.echo(f"the group is invalid: {len(findings)} problem(s)", err=True)
+    return EXIT_INVALID
+
+
+def _plan_text(plan: Any, checked: bool, color: bool) -> None:
+    g = plan.group
+    p = g.policy
+    click.echo(colour(f"{safe(g.name)} v{g.version}", "cyan", enabled=color) + (f"  ({safe(g.domain)})" if g.domain else ""))
+    click.echo(f"batch id:  {plan.batch_id}")
+    policy = f"{p.execution.value}"
+    if p.execution.value == "parallel":
+        policy += f", max_concurrency {p.max_concurrency}"
+    policy += f", on_failure {p.on_failure.value}"
+    if p.timeout_minutes is not None:
+        policy += f", timeout {p.timeout_minutes} min"
+    click.echo(f"policy:    {policy}")
+    if plan.params:
+        click.echo(f"params:    {safe(short(dict(plan.params), 100))}")
+    click.echo(f"\n{'#':>4}  {'gen':>3}  step")
+    for s in plan.steps:
+        deps = f"  ← {', '.join(safe(d) for d in s.depends_on)}" if s.depends_on else ""
+        click.echo(f"{s.sequence_order:>4}  {s.generation:>3}  {safe(s.name)}  [{safe(s.pipeline)}]{deps}")
+        if s.params:
+            click.echo(f"           params {safe(short(dict(s.params), 100))}")
+    click.echo("\ngenerations (steps in one generation may run together):")
+    for i, gen in enumerate(plan.generations):
+        click.echo(f"  {i}: {', '.join(safe(n) for n in gen)}")
+    click.echo(f"critical path ({len(plan.critical_path)} steps): {' -> '.join(safe(n) for n in plan.critical_path)}")
+    for w in plan.warnings:
+        click.echo(_finding_line(w, color), err=True)
+    if not checked:
+        click.echo(f"note: {NO_PIPELINES_NOTE}", err=True)
+
+
+def list_groups(ws: Workspace, domain: str | None, as_json: bool) -> int:
+    registry = ws.groups()
+    groups = registry.list(domain)
+    if as_json:
+        dump_json(
+            [
+                {
+                    "name": g.name, "version": g.version, "domain": g.domain, "steps": len(g.steps),
+                    "description": g.description, "file": g.source.file if g.source else None,
+                }
+                for g in groups
+            ]
+        )
+    else:
+        if not groups:
+            click.echo("no groups registered (configure [tool.spine] groups, or pass files to other commands)")
+        for g in groups:
+            where = safe(g.source.file) if g.source and g.source.file else "<python>"
+            click.echo(f"{safe(g.name)}  v{g.version}  {safe(g.domain or '-')}  {len(g.steps)} steps  {where}")
+    for f in ws._group_findings:
+        click.echo(f"warning: {_finding_line(f, False)} (group not registered)", err=True)
+    return EXIT_OK
+
+
+def show(ws: Workspace, target: str, group_name: str | None, fmt: str) -> int:
+    from spine.orchestration import group_to_yaml
+
+    group, loaded = ws.resolve_target(target, group_name)
+    if group is None:
+        return _report_invalid([f for lg in loaded for f in lg.findings], False, False)
+    if fmt == "yaml":
+        click.echo(group_to_yaml(group), nl=False)
+    elif fmt == "json":
+        dump_json(group.to_dict())
+    else:
+        click.echo(f"{safe(group.name)} v{group.version}" + (f"  ({safe(group.domain)})" if group.domain else ""))
+        if group.description:
+            click.echo(f"  {safe(group.description)}")
+        if group.tags:
+            click.echo(f"  tags: {', '.join(safe(t) for t in group.tags)}")
+        if group.source and group.source.file:
+            click.echo(f"  file: {safe(group.source.file)}")
+        click.echo(f"  policy: {safe(short(group.policy.to_dict(), 120))}")
+        if group.defaults:
+            click.echo(f"  defaults: {safe(short(dict(group.defaults), 120))}")
+        click.echo(f"  steps ({len(group.steps)}):")
+        for s in group.steps:
+            deps = f" ← {', '.join(safe(d) for d in s.depends_on)}" if s.depends_on else ""
+            click.echo(f"    - {safe(s.name)} [{safe(s.pipeline)}]{deps}")
+            if s.params:
+                click.echo(f"        params {safe(short(dict(s.params), 100))}")
+    return EXIT_OK
+
+
+def list_pipelines(ws: Workspace, as_json: bool) -> int:
+    registry = ws.pipelines
+    if as_json:
+        dump_json([spec.to_dict() for spec in registry])
+        return EXIT_OK
+    if not len(registry):
+        click.echo(f"no pipelines registered; {NO_PIPELINES_NOTE.split(': ', 1)[1]}")
+    for spec in registry:
+        click.echo(f"{safe(spec.name)}" + (f"  — {safe(spec.description)}" if spec.description else ""))
+        for d in spec.params:
+            bits = [d.type_name, "required" if d.required else f"default {short(d.default, 30)}"]
+            if d.choices:
+                bits.append("one of " + ", ".join(short(c, 20) for c in d.choices))
+            click.echo(f"    {safe(d.name)}: {'; '.join(bits)}" + (f"  — {safe(d.description)}" if d.description else ""))
+    return EXIT_OK

@@ -1,0 +1,87 @@
+"""What a command works on: settings, the pipelines they register, the groups they name.
+
+Built lazily: ``spine --help`` and ``spine schema`` never import a pipeline module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from spine.config import Settings, import_pipeline_modules
+
+if TYPE_CHECKING:
+    from spine.framework import PipelineRegistry
+    from spine.orchestration import GroupRegistry, LoadedGroup, PipelineGroup
+
+
+class UsageProblem(Exception):
+    """A usage error found after parsing (missing file, ambiguous name): exit 2."""
+
+
+@dataclass
+class Workspace:
+    settings: Settings
+    _pipelines_loaded: bool = False
+    _groups: GroupRegistry | None = None
+    _group_findings: list[Any] = field(default_factory=list)
+
+    @property
+    def pipelines(self) -> PipelineRegistry:
+        from spine.framework import default_pipeline_registry
+
+        if not self._pipelines_loaded:
+            import_pipeline_modules(self.settings)
+            self._pipelines_loaded = True
+        return default_pipeline_registry
+
+    @property
+    def checks_pipelines(self) -> bool:
+        """Pipelines are checked only when some are registered."""
+        return len(self.pipelines) > 0
+
+    @property
+    def registry_or_none(self) -> PipelineRegistry | None:
+        return self.pipelines if self.checks_pipelines else None
+
+    def groups(self) -> GroupRegistry:
+        """Registered groups: the configured group paths, plus those registered in Python."""
+        if self._groups is None:
+            from spine.orchestration import default_group_registry, scan
+
+            self.pipelines  # importing pipeline modules may register DSL groups
+            registry = default_group_registry
+            paths = [self.settings.resolve_path(p) for p in self.settings.groups]
+            existing = [p for p in paths if p.exists()]
+            for loaded in scan(existing, self.settings.limits):
+                if loaded.usable is not None:
+                    registry.register(loaded.group, replace=True)
+                self._group_findings.extend(loaded.findings)
+            self._groups = registry
+        return self._groups
+
+    def resolve_target(self, target: str, group_name: str | None = None) -> tuple[PipelineGroup | None, list[LoadedGroup]]:
+        """NAME or FILE → (the group, or None when it is invalid) and what was loaded.
+
+        A path that exists is read as a file; several groups in one file need
+        ``--group``. Anything else is looked up in the registry.
+        """
+        from spine.orchestration import scan
+
+        path = Path(target)
+        if path.exists():
+            loaded = scan([path], self.settings.limits)
+            if group_name is not None:
+                loaded = [lg for lg in loaded if lg.name == group_name]
+                if not loaded:
+                    raise UsageProblem(f"{target} has no group named {group_name!r}")
+            elif len(loaded) > 1:
+                names = ", ".join(str(lg.name) for lg in loaded)
+                raise UsageProblem(f"{target} holds {len(loaded)} groups ({names}); choose one with --group NAME")
+            lg = loaded[0]
+            return lg.usable, loaded
+        if any(ch in target for ch in "/\\") or target.endswith((".yaml", ".yml")):
+            raise UsageProblem(f"no such file: {target}")
+        group = self.groups().get(group_name or target)
+        return group, []
