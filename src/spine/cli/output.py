@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
 import json
 import sys
 from collections.abc import Iterable
 from typing import Any, TextIO
+
+from spine.core.jsonable import jsonable
 
 
 def safe(text: object) -> str:
@@ -20,23 +20,6 @@ def safe(text: object) -> str:
     if s.isprintable():
         return s
     return "".join(ch if ch.isprintable() or ch in "\n\t" else f"\\u{ord(ch):04x}" for ch in s)
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON types for anything YAML or a plan can hold (dates as ISO text)."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, (dt.date, dt.datetime, dt.time)):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-        return str(value)
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
 
 
 def dump_json(data: Any, out: TextIO | None = None) -> None:

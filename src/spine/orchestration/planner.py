@@ -14,6 +14,7 @@ dependencies, then anything else):
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -300,10 +301,12 @@ class PlanResolver:
                 "batch_id": batch,
             }
             final: dict[str, Any] = {}
+            failed = False
             for key, value in merged.items():
                 try:
                     final[key] = render_value(value, context)
                 except TemplateProblem as exc:
+                    failed = True
                     pos = _param_pos(src, i, key, sources[key].layer)
                     errors.append(
                         Finding(
@@ -312,7 +315,7 @@ class PlanResolver:
                             file=file, line=pos[0], column=pos[1], group=group.name, step=step.name,
                         )
                     )
-            if spec is not None:
+            if spec is not None and not failed:  # a failed template is reported once, above
                 for problem in spec.check(final):
                     pos = src.of_step(i) if src else (None, None)
                     errors.append(
@@ -356,7 +359,7 @@ def _merge(
     if spec is not None:
         for d in spec.params:
             if not d.required and d.default is not None:
-                merged[d.name] = d.default
+                merged[d.name] = copy.deepcopy(d.default)  # plans never share mutable defaults
                 sources[d.name] = ParamSource(ParamLayer.PIPELINE)
     for layer, values in ((ParamLayer.DEFAULT, defaults), (ParamLayer.RUN, run)):
         for key, value in values.items():
