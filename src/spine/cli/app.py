@@ -124,6 +124,46 @@ def plan_cmd(c: _Ctx, target: str, params: tuple[str, ...], group_name: str | No
     return plan(c.workspace(), target, params, group_name, as_json, batch_id, c.color)
 
 
+@group.command("graph")
+@click.argument("target", metavar="NAME|FILE")
+@click.option("--format", "fmt", type=click.Choice(["dot", "svg", "mermaid"]), default="dot", show_default=True, help="Output format (svg needs Graphviz `dot`).")
+@click.option("--direction", type=click.Choice(["TB", "LR", "BT", "RL"], case_sensitive=False), default="TB", show_default=True, help="Layout direction.")
+@click.option("--group", "group_name", metavar="NAME", help="Which group, when FILE holds several.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to this file instead of stdout.")
+@_limit_options
+@pass_ctx
+def graph_cmd(c: _Ctx, target: str, fmt: str, direction: str, group_name: str | None, output: str | None, max_file_size: int | None) -> int:
+    """Draw a group's dependencies as DOT, SVG or Mermaid.
+
+    An invalid group is still drawn — cycle edges in red, missing dependencies as dashed
+    ghost nodes — and the command exits 1 with its findings on stderr.
+    """
+    from spine.cli.commands import graph
+
+    _apply_limits(c, max_file_size)
+    return graph(c.workspace(), target, fmt, direction.upper(), group_name, output, c.color)
+
+
+@group.command("report")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(), help="OUT.html for one group, or a folder for a site (index.html + a page per group).")
+@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="Run params to resolve the plans with (repeatable).")
+@click.option("--direction", type=click.Choice(["TB", "LR", "BT", "RL"], case_sensitive=False), default="TB", show_default=True)
+@click.option("--no-svg", is_flag=True, help="Do not run Graphviz; show the Mermaid/DOT source instead of a picture.")
+@click.option("--strict", is_flag=True, help="Treat warnings as failures (exit 1).")
+@_limit_options
+@pass_ctx
+def report_cmd(c: _Ctx, paths: tuple[str, ...], output: str, params: tuple[str, ...], direction: str, no_svg: bool, strict: bool, max_file_size: int | None) -> int:
+    """Write self-contained HTML plan reports for group files and folders.
+
+    Exit 0 when every group is valid, 1 when any is not (the report is written either way).
+    """
+    from spine.cli.commands import report
+
+    _apply_limits(c, max_file_size)
+    return report(c.workspace(), paths, output, params, direction.upper(), not no_svg, strict)
+
+
 @group.command("list")
 @click.option("--domain", help="Only groups of this domain.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -179,6 +219,7 @@ def run(argv: list[str] | None = None) -> int:
     from spine.cli.workspace import UsageProblem
     from spine.config import ConfigError
     from spine.core.errors import GroupError, SpineError
+    from spine.orchestration.render.svg import GraphvizNotFoundError
 
     try:
         rv = cli.main(args=argv, prog_name="spine", standalone_mode=False)
@@ -190,7 +231,7 @@ def run(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return 130
-    except (UsageProblem, ConfigError, FileNotFoundError) as exc:
+    except (UsageProblem, ConfigError, FileNotFoundError, GraphvizNotFoundError) as exc:
         msg = f"no such file or folder: {exc}" if isinstance(exc, FileNotFoundError) else str(exc)
         click.echo(f"Error: {safe(msg)}", err=True)
         return EXIT_USAGE

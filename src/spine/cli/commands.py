@@ -276,3 +276,87 @@ def list_pipelines(ws: Workspace, as_json: bool) -> int:
                 bits.append("one of " + ", ".join(short(c, 20) for c in d.choices))
             click.echo(f"    {safe(d.name)}: {'; '.join(bits)}" + (f"  — {safe(d.description)}" if d.description else ""))
     return EXIT_OK
+
+
+def graph(ws: Workspace, target: str, fmt: str, direction: str, group_name: str | None, output: str | None, color: bool) -> int:
+    from spine.orchestration import validate_group
+    from spine.orchestration.render import build_graph_view, dot_to_svg, to_dot, to_mermaid
+
+    group, loaded = ws.resolve_target(target, group_name, allow_invalid=True)
+    if group is None:
+        return _report_invalid([f for lg in loaded for f in lg.findings], False, color)
+    findings = [f for lg in loaded for f in lg.findings] + validate_group(group, ws.registry_or_none)
+    view = build_graph_view(group)
+    if fmt == "mermaid":
+        text = to_mermaid(view, direction=direction)
+    else:
+        text = to_dot(view, direction=direction)
+        if fmt == "svg":
+            text = dot_to_svg(text)
+    if output:
+        from pathlib import Path
+
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {safe(output)}", err=True)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+    errors = [f for f in findings if f.severity.value == "error"]
+    for f in findings:
+        click.echo(_finding_line(f, color), err=True)
+    return EXIT_INVALID if errors else EXIT_OK
+
+
+def report(ws: Workspace, paths: Sequence[str], output: str, param_items: Sequence[str], direction: str, svg: bool, strict: bool) -> int:
+    from spine.core.errors import GroupError
+    from spine.orchestration import PlanResolver, scan, validate_group
+    from spine.orchestration.render.report import build_report, write_report, write_site
+
+    params = parse_params(param_items)
+    loaded = scan(paths, ws.settings.limits)
+    registry = ws.registry_or_none
+    reports = []
+    bad = 0
+    for lg in loaded:
+        if lg.group is None:
+            for f in lg.findings:
+                click.echo(_finding_line(f, False), err=True)
+            bad += 1
+            continue
+        findings = list(lg.findings) + validate_group(lg.group, registry)
+        plan_obj = None
+        if not any(f.severity.value == "error" for f in findings):
+            try:
+                plan_obj = PlanResolver(registry).resolve(lg.group, params)
+            except GroupError as exc:
+                findings.extend(_unresolved(exc.findings) if not params else exc.findings)
+        data = build_report(lg.group, findings=findings, plan=plan_obj, run_params=params, registry=registry, svg=svg, direction=direction)
+        if not data.valid or (strict and data.warnings):
+            bad += 1
+        reports.append(data)
+    if not reports:
+        click.echo("no group could be read; nothing to report", err=True)
+        return EXIT_INVALID
+    if output.endswith((".html", ".htm")):
+        if len(reports) != 1:
+            raise UsageProblem(f"{len(reports)} groups found: give -o a folder (a site with an index), not {output}")
+        path = write_report(output, reports[0])
+    else:
+        path = write_site(output, reports)
+    click.echo(f"wrote {safe(str(path))} ({len(reports)} group report(s); {bad} invalid)", err=True)
+    return EXIT_INVALID if bad else EXIT_OK
+
+
+def _unresolved(findings: Sequence[Any]) -> list[Any]:
+    """Without any --param, a template that needs a run param is a warning, not an error:
+    the group definition is fine, the report just cannot show the rendered value."""
+    from dataclasses import replace
+
+    from spine.core.findings import Severity
+
+    out = []
+    for f in findings:
+        if f.code == "template-undefined":
+            f = replace(f, severity=Severity.WARNING, message=f"plan not resolved without run params: {f.message}")
+        out.append(f)
+    return out

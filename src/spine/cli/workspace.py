@@ -61,7 +61,9 @@ class Workspace:
             self._groups = registry
         return self._groups
 
-    def resolve_target(self, target: str, group_name: str | None = None) -> tuple[PipelineGroup | None, list[LoadedGroup]]:
+    def resolve_target(
+        self, target: str, group_name: str | None = None, *, allow_invalid: bool = False
+    ) -> tuple[PipelineGroup | None, list[LoadedGroup]]:
         """NAME or FILE → (the group, or None when it is invalid) and what was loaded.
 
         A path that exists is read as a file; several groups in one file need
@@ -80,7 +82,7 @@ class Workspace:
                 names = ", ".join(str(lg.name) for lg in loaded)
                 raise UsageProblem(f"{target} holds {len(loaded)} groups ({names}); choose one with --group NAME")
             lg = loaded[0]
-            return lg.usable, loaded
+            return (lg.group if allow_invalid else lg.usable), loaded
         if any(ch in target for ch in "/\\") or target.endswith((".yaml", ".yml")):
             raise UsageProblem(f"no such file: {target}")
         group = self.groups().get(group_name or target)

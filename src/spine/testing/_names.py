@@ -83,7 +83,7 @@ AWKWARD_STEP_NAMES: tuple[str, ...] = (
     "style",
     "click",
     "🚀 launch",
-    "👩‍👩‍👧",
+    "👍🏽",
     "数据处理",
     "データ",
     "데이터",
@@ -260,7 +260,7 @@ def pipeline_names() -> st.SearchStrategy[str]:
 
     Shrinks towards ``"a"``.
     """
-    part = st.text(string.ascii_lowercase, min_size=1, max_size=1).flatmap(
-        lambda first: st.text(_SIMPLE_ALPHABET, max_size=10).map(lambda rest: first + rest)
+    part = st.tuples(st.sampled_from(string.ascii_lowercase), st.text(_SIMPLE_ALPHABET, max_size=10)).map(
+        "".join
     )
     return st.lists(part, min_size=1, max_size=4).map(".".join)
