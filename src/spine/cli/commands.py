@@ -11,6 +11,8 @@ from spine.cli.output import colour, dump_json, safe, short
 from spine.cli.workspace import UsageProblem, Workspace
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+#: JSON is indented up to this many items, and one line beyond (10x faster to write).
+PRETTY_LIMIT = 5000
 
 NO_PIPELINES_NOTE = (
     "pipelines not checked: none are registered (list modules that register them in "
@@ -75,6 +77,7 @@ def validate(ws: Workspace, paths: Sequence[str], fmt: str, strict: bool, out: T
                 "findings": [f.to_dict() for f in findings],
             },
             out,
+            pretty=len(findings) + len(groups) <= PRETTY_LIMIT,
         )
     else:
         _validate_text(groups, findings, registry is not None, valid, out, color)
@@ -162,7 +165,7 @@ def plan(ws: Workspace, target: str, param_items: Sequence[str], group_name: str
     if as_json:
         data = the_plan.to_dict()
         data["pipelines_checked"] = registry is not None
-        dump_json(data)
+        dump_json(data, pretty=len(the_plan.steps) <= PRETTY_LIMIT)
         return EXIT_OK
     _plan_text(the_plan, registry is not None, color)
     return EXIT_OK

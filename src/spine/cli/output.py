@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Iterable
@@ -22,10 +23,22 @@ def safe(text: object) -> str:
     return "".join(ch if ch.isprintable() or ch in "\n\t" else f"\\u{ord(ch):04x}" for ch in s)
 
 
-def dump_json(data: Any, out: TextIO | None = None) -> None:
+def dump_json(data: Any, out: TextIO | None = None, *, pretty: bool = True) -> None:
+    """Write ``data`` as JSON. ``pretty=False`` writes one line with the C encoder, which
+    is what large plans need (Python's indenting encoder is ~10x slower)."""
     out = out or sys.stdout
-    json.dump(jsonable(data), out, indent=2, ensure_ascii=False)
+    try:
+        text = json.dumps(data, indent=2 if pretty else None, ensure_ascii=False, allow_nan=False, default=_default)
+    except (TypeError, ValueError):  # odd keys or NaN: normalise everything, then encode
+        text = json.dumps(jsonable(data), indent=2 if pretty else None, ensure_ascii=False)
+    out.write(text)
     out.write("\n")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.time, bytes)):
+        return jsonable(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def colour(text: str, fg: str, *, enabled: bool) -> str:

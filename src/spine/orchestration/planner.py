@@ -215,6 +215,11 @@ def check_templates(group: PipelineGroup) -> list[Finding]:
 
 def validate_group(group: PipelineGroup, registry: PipelineRegistry | None = None) -> list[Finding]:
     """Every finding for ``group`` without resolving params: fields, graph, templates, pipelines."""
+    with gc_paused():
+        return _validate_group(group, registry)
+
+
+def _validate_group(group: PipelineGroup, registry: PipelineRegistry | None) -> list[Finding]:
     findings: list[Finding] = []
     if group.source is None:
         findings.extend(check_fields(group))
