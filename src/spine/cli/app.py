@@ -218,8 +218,7 @@ def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code, translating every expected error."""
     from spine.cli.workspace import UsageProblem
     from spine.config import ConfigError
-    from spine.core.errors import GroupError, SpineError
-    from spine.orchestration.render.svg import GraphvizNotFoundError
+    from spine.core.errors import GraphvizNotFoundError, GroupError, SpineError
 
     try:
         rv = cli.main(args=argv, prog_name="spine", standalone_mode=False)

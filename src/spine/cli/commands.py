@@ -125,7 +125,9 @@ def _validate_text(groups: list[dict[str, Any]], findings: list[Any], checked: b
 
 
 def parse_params(items: Sequence[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs; VALUE read as a YAML scalar (the way dbt reads ``--vars``)."""
+    """``KEY=VALUE`` pairs; VALUE read as YAML the way dbt reads ``--vars``: scalars
+    (``5`` int, ``true`` bool, ``2024-01-05`` date), ``[a, b]`` and ``{k: v}`` in flow
+    style; anything else, or anything that is not YAML, stays text."""
     from spine.core.errors import GroupError
     from spine.orchestration.yamlsafe import read_documents
 
@@ -144,7 +146,14 @@ def parse_params(items: Sequence[str]) -> dict[str, Any]:
             params[key] = raw  # not YAML: keep the text as given
             continue
         value = docs[0].value if docs else raw
-        params[key] = value if value is not None or raw.strip() in ("null", "~") else raw
+        if value is None and raw.strip() not in ("null", "~"):
+            value = raw
+        # Collections only in explicit flow style: "title=Weekly: FINRA" stays text.
+        if isinstance(value, dict) and not raw.lstrip().startswith("{"):
+            value = raw
+        if isinstance(value, list) and not raw.lstrip().startswith("["):
+            value = raw
+        params[key] = value
     return params
 
 
@@ -270,7 +279,7 @@ def list_pipelines(ws: Workspace, as_json: bool) -> int:
         dump_json([spec.to_dict() for spec in registry])
         return EXIT_OK
     if not len(registry):
-        click.echo(f"no pipelines registered; {NO_PIPELINES_NOTE.split(': ', 1)[1]}")
+        click.echo("no pipelines registered: list modules that register them in [tool.spine] pipelines, or SPINE_PIPELINES")
     for spec in registry:
         click.echo(f"{safe(spec.name)}" + (f"  — {safe(spec.description)}" if spec.description else ""))
         for d in spec.params:

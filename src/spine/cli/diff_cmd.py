@@ -39,15 +39,17 @@ class Side:
 
     label: str
     loaded: list[Any] = field(default_factory=list)
+    #: A folder (on disk or at a git revision), not a single file.
+    folder: bool = False
 
     @property
     def groups(self) -> list[Any]:
         return [lg.group for lg in self.loaded if lg.group is not None]
 
     @property
-    def unreadable(self) -> set[str]:
-        """Names declared by documents too broken to build a group from."""
-        return {lg.name for lg in self.loaded if lg.group is None and lg.name}
+    def unreadable(self) -> int:
+        """How many documents (or files) could not be read as a group at all."""
+        return sum(lg.group is None for lg in self.loaded)
 
 
 def term(text: str) -> str:
@@ -67,7 +69,7 @@ def read_side(spec: str, limits: Any = None) -> Side:
     path = Path(spec)
     if not path.exists():
         raise UsageProblem(f"no such file or folder: {spec}")
-    return Side(spec, scan([path], limits))
+    return Side(spec, scan([path], limits), folder=path.is_dir())
 
 
 def _git(args: list[str]) -> subprocess.CompletedProcess[bytes]:
@@ -143,7 +145,7 @@ def _read_git(spec: str, limits: Any) -> Side:
             for n, s in entries
             if n.endswith(YAML_SUFFIXES) and not any(part.startswith(".") for part in n[len(path):].split("/") if part)
         )
-    side = Side(spec)
+    side = Side(spec, folder=not single)
     for name, size in entries:
         label = f"{GIT_PREFIX}{ref}:{name}"
         if size > limits.max_bytes:
@@ -239,29 +241,28 @@ def diff_cmd(ctx: click.Context, old: str, new: str, fmt: str, output: str | Non
     color = bool(getattr(obj, "color", False)) and fmt == "text" and output is None
 
     sides = [read_side(old, limits), read_side(new, limits)]
-    if group_name is not None and not any(group_name in {g.name for g in s.groups} | s.unreadable for s in sides):
+    if group_name is not None and not any(group_name in {g.name for g in s.groups} for s in sides):
         raise UsageProblem(f"neither {old} nor {new} has a group named {group_name!r}")
     for side in sides:
         for f in _findings(side, group_name):
             click.echo(_finding_line(f), err=True)
-    # A group whose document could not be built is not compared (it would look added or
-    # removed); its findings are above. It still counts as a change when only one side is broken.
-    broken = [s.unreadable for s in sides]
-    if group_name is not None:
-        broken = [b & {group_name} for b in broken]
-    skipped = broken[0] | broken[1]
-    for label, names in (("OLD", broken[0]), ("NEW", broken[1])):
-        for name in sorted(names):
-            click.echo(f"note: group {term(name)} could not be read in {label}; it is not compared (see the findings above)", err=True)
+    # A document that is not a group at all (a YAML syntax error, no metadata.name) cannot
+    # be matched with anything: its findings are above, and its groups look absent.
+    for label, side in (("OLD", sides[0]), ("NEW", sides[1])):
+        if side.unreadable:
+            click.echo(f"note: {side.unreadable} document(s) in {label} could not be read as groups; their groups are missing from the diff", err=True)
     groups = []
     for side in sides:
-        kept = [g for g in side.groups if g.name not in skipped and (group_name is None or g.name == group_name)]
+        kept = [g for g in side.groups if group_name is None or g.name == group_name]
         counts = Counter(g.name for g in kept)
         for dup in sorted(n for n, c in counts.items() if c > 1):
             click.echo(f"note: {term(side.label)} holds several groups named {term(dup)}; the first is compared", err=True)
         groups.append(kept)
 
-    report = DiffReport(old=old, new=new, groups=tuple(diff_sets(groups[0], groups[1], pair_single=True)))
+    # Two files with one group each are compared even when the group was renamed; in
+    # folders, groups are matched by name only.
+    pair_single = not (sides[0].folder or sides[1].folder)
+    report = DiffReport(old=old, new=new, groups=tuple(diff_sets(groups[0], groups[1], pair_single=pair_single)))
     direction = direction.upper()
     if fmt == "json":
         text = diff_render.render_json(report)
@@ -282,8 +283,7 @@ def diff_cmd(ctx: click.Context, old: str, new: str, fmt: str, output: str | Non
         click.echo(f"wrote {term(output)}", err=True)
     else:
         click.echo(text, nl=False)
-    changed = report.changed or bool(broken[0] ^ broken[1])
-    return (EXIT_CHANGED if changed else EXIT_OK) if exit_code else EXIT_OK
+    return (EXIT_CHANGED if report.changed else EXIT_OK) if exit_code else EXIT_OK
 
 
 __all__ = ["diff_cmd", "read_side"]

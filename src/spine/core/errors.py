@@ -94,3 +94,7 @@ class PlanResolutionError(GroupError):
     """The group is well formed but cannot be resolved: pipelines, params, templates."""
 
     default_code = "plan-error"
+
+
+class GraphvizNotFoundError(SpineError):
+    """Graphviz ``dot`` is needed (SVG output) but not installed: a usage problem, exit 2."""

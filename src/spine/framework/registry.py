@@ -134,7 +134,7 @@ def register_pipeline(
             allow_extra_params=allow_extra_params,
             module=getattr(target, "__module__", ""),
         )
-        (registry or default_pipeline_registry).register(spec, replace=replace)
+        (registry if registry is not None else default_pipeline_registry).register(spec, replace=replace)
         return target
 
     return decorate

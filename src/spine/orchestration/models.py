@@ -11,6 +11,7 @@ JSON carry) and ``from_dict`` reads one back through the same validation as the 
 from __future__ import annotations
 
 import enum
+from types import MappingProxyType
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -121,8 +122,7 @@ class PipelineStep:
         # tuple; a lone string is a classic slip, and is rejected by validation, not split.
         if not isinstance(self.depends_on, (tuple, str)):
             object.__setattr__(self, "depends_on", tuple(self.depends_on))
-        if not isinstance(self.params, dict):
-            object.__setattr__(self, "params", dict(self.params))
+        object.__setattr__(self, "params", _frozen_map(self.params))
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name, "pipeline": self.pipeline}
@@ -169,8 +169,7 @@ class PipelineGroup:
             object.__setattr__(self, "steps", tuple(self.steps))
         if not isinstance(self.tags, (tuple, str)):
             object.__setattr__(self, "tags", tuple(self.tags))
-        if not isinstance(self.defaults, dict):
-            object.__setattr__(self, "defaults", dict(self.defaults))
+        object.__setattr__(self, "defaults", _frozen_map(self.defaults))
 
     # -- the DSL -----------------------------------------------------------------------
 
@@ -257,6 +256,13 @@ class PipelineGroup:
         from spine.orchestration.spec import group_from_document
 
         return group_from_document(data, file=file)
+
+
+def _frozen_map(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A read-only view of a copy: a group's params cannot change under a plan."""
+    if isinstance(value, MappingProxyType):
+        return value
+    return MappingProxyType(dict(value))
 
 
 def _enum_value(value: Any) -> Any:

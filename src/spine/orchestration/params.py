@@ -51,10 +51,6 @@ class ParamSource:
         return {"layer": self.layer.value, "template": self.template}
 
 
-class TemplateProblem(Exception):
-    """A template could not be rendered; ``str()`` says why and what to do."""
-
-
 def is_template(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
@@ -74,12 +70,78 @@ def has_template(value: Any) -> bool:
     return False
 
 
+#: Largest string, list or number a template may build (characters, items or bits).
+MAX_TEMPLATE_SIZE = 1_000_000
+_BIG_WIDTH = re.compile(r"\d{6,}")
+
+
+class TemplateProblem(Exception):
+    """A template could not be rendered; ``str()`` says why and what to do."""
+
+    def __init__(self, message: str, code: str = "template-error") -> None:
+        super().__init__(message)
+        #: ``template-undefined`` for a missing name, ``template-error`` for anything else.
+        self.code = code
+
+
+def _too_big(what: str) -> Exception:
+    from jinja2.exceptions import SecurityError
+
+    return SecurityError(f"{what} would exceed the template size limit ({MAX_TEMPLATE_SIZE:,})")
+
+
 @lru_cache(maxsize=1)
 def _environment() -> Any:
+    """The one sandboxed environment for params: immutable, strict, and size-bounded.
+
+    Jinja's sandbox stops attribute escapes (``__class__``…) but not arithmetic bombs:
+    ``{{ 9 ** 9 ** 9 }}`` spins for ever and ``{{ 'a' * 10 ** 10 }}`` exhausts memory.
+    The operators ``*``, ``**`` and ``%``, string formatting and the padding filters are
+    intercepted and refuse results beyond :data:`MAX_TEMPLATE_SIZE`.
+    """
     from jinja2 import StrictUndefined
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    return ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    class _BoundedEnvironment(ImmutableSandboxedEnvironment):
+        intercepted_binops = frozenset({"*", "**", "%"})
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            if operator == "**":
+                if isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1:
+                    if abs(left).bit_length() * right > MAX_TEMPLATE_SIZE:
+                        raise _too_big(f"{left} ** {right}")
+            elif operator == "*":
+                for seq, n in ((left, right), (right, left)):
+                    if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and len(seq) * n > MAX_TEMPLATE_SIZE:
+                        raise _too_big("repeating a sequence")
+            elif operator == "%" and isinstance(left, str) and _BIG_WIDTH.search(left):
+                raise _too_big("a format width")
+            return super().call_binop(context, operator, left, right)
+
+        def format_string(self, s: str, args: Any, kwargs: Any, format_func: Any = None) -> str:
+            if _BIG_WIDTH.search(s):
+                raise _too_big("a format width")
+            return super().format_string(s, args, kwargs, format_func)
+
+    env = _BoundedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    for name in ("center", "indent", "wordwrap", "truncate", "format"):
+        env.filters[name] = _bounded_filter(env.filters[name])
+    return env
+
+
+def _bounded_filter(fn: Any) -> Any:
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for a in (*args, *kwargs.values()):
+            if isinstance(a, int) and not isinstance(a, bool) and abs(a) > 100_000:
+                raise _too_big(f"a filter argument ({a})")
+            if isinstance(a, str) and _BIG_WIDTH.search(a):
+                raise _too_big("a format width")
+        return fn(*args, **kwargs)
+
+    return wrapper
 
 
 @lru_cache(maxsize=4096)
@@ -147,8 +209,8 @@ def _render_text(text: str, context: Mapping[str, Any]) -> Any:
         if missing and m and m.group("attr") is not None and "params" in text:
             hint = f"; pass it with --param {missing}=… or give it a default"
         what = f"undefined name {missing!r}" if missing else str(exc)
-        raise TemplateProblem(f"template {text!r:.80} uses {what}{hint}") from exc
+        raise TemplateProblem(f"template {text!r:.80} uses {what}{hint}", "template-undefined") from exc
     except TemplateError as exc:
         raise TemplateProblem(f"template {text!r:.80} failed: {exc}") from exc
-    except (TypeError, ValueError, ArithmeticError, AttributeError, LookupError) as exc:
+    except (TypeError, ValueError, ArithmeticError, AttributeError, LookupError, MemoryError, RecursionError) as exc:
         raise TemplateProblem(f"template {text!r:.80} failed: {type(exc).__name__}: {exc}") from exc

@@ -15,6 +15,7 @@ dependencies, then anything else):
 from __future__ import annotations
 
 import copy
+from types import MappingProxyType
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -315,7 +316,7 @@ class PlanResolver:
                     pos = _param_pos(src, i, key, sources[key].layer)
                     errors.append(
                         Finding(
-                            "template-undefined",
+                            exc.code,
                             f"step {step.name!r}, param {key!r} (from {sources[key].layer.value}): {exc}",
                             file=file, line=pos[0], column=pos[1], group=group.name, step=step.name,
                         )
@@ -330,11 +331,11 @@ class PlanResolver:
                 PlannedStep(
                     name=step.name,
                     pipeline=step.pipeline,
-                    params=final,
+                    params=MappingProxyType(final),
                     depends_on=tuple(step.depends_on),
                     sequence_order=seq,
                     generation=analysis.generation[name],
-                    param_sources=sources,
+                    param_sources=MappingProxyType(sources),
                     description=step.description,
                 )
             )
@@ -344,7 +345,7 @@ class PlanResolver:
         return ExecutionPlan(
             group=group,
             batch_id=batch,
-            params=run_params,
+            params=MappingProxyType(run_params),
             steps=tuple(planned),
             generations=tuple(tuple(g) for g in analysis.generations),
             critical_path=tuple(analysis.critical_path),

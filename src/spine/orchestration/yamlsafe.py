@@ -225,7 +225,7 @@ class _Composer:
         name = tag[len(_TAG) :]
         try:
             return getattr(self.constructor, f"construct_yaml_{name}")(node)
-        except (ValueError, TypeError, OverflowError, yaml.YAMLError) as exc:
+        except (ValueError, TypeError, OverflowError, KeyError, AttributeError, IndexError, yaml.YAMLError) as exc:
             self.finding(
                 "invalid-scalar",
                 f"{value!r:.60} is not a valid {name} ({exc}); fix the value or drop the !!{name} tag",

@@ -6,17 +6,13 @@ import os
 import shutil
 import subprocess
 
-from spine.core.errors import SpineError
+from spine.core.errors import GraphvizNotFoundError, SpineError
 
 INSTALL_HINT = (
     "Graphviz `dot` is not on PATH; install it (Debian/Ubuntu: `sudo apt-get install graphviz`, "
     "macOS: `brew install graphviz`, conda: `conda install graphviz`) — DOT and Mermaid output "
     "work without it"
 )
-
-
-class GraphvizNotFoundError(SpineError):
-    """``dot`` is not installed (a usage problem: exit 2)."""
 
 
 class GraphvizError(SpineError):
