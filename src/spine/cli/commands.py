@@ -164,7 +164,9 @@ def plan(ws: Workspace, target: str, param_items: Sequence[str], group_name: str
     params = parse_params(param_items)
     group, loaded = ws.resolve_target(target, group_name)
     if group is None:
+        from spine.orchestration import validate_group
         findings = [f for lg in loaded for f in lg.findings]
+        findings += [f for lg in loaded if lg.group is not None for f in validate_group(lg.group, ws.registry_or_none)]
         return _report_invalid(findings, as_json, color)
     registry = ws.registry_or_none
     try:

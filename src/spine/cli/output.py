@@ -31,6 +31,10 @@ def dump_json(data: Any, out: TextIO | None = None, *, pretty: bool = True) -> N
         text = json.dumps(data, indent=2 if pretty else None, ensure_ascii=False, allow_nan=False, default=_default)
     except (TypeError, ValueError):  # odd keys or NaN: normalise everything, then encode
         text = json.dumps(jsonable(data), indent=2 if pretty else None, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (a file name that is not UTF-8): escape it
+        text = json.dumps(jsonable(data), indent=2 if pretty else None, ensure_ascii=True)
     out.write(text)
     out.write("\n")
 

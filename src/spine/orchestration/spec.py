@@ -151,6 +151,7 @@ def _parse(value: Any, doc: Document | None, file: str | None, index: int) -> tu
         )
         return None, c.findings
 
+    root = doc.at(value) if doc is not None else (None, None)
     metadata = value.get("metadata")
     if isinstance(metadata, dict) and isinstance(metadata.get("name"), str):
         c.group_name = metadata["name"]
@@ -159,11 +160,11 @@ def _parse(value: Any, doc: Document | None, file: str | None, index: int) -> tu
 
     api = value.get("apiVersion")
     if "apiVersion" not in value:
-        c.add("missing-key", f"apiVersion is required: add 'apiVersion: {API_VERSION}'", source.group)
+        c.add("missing-key", f"apiVersion is required: add 'apiVersion: {API_VERSION}'", root)
     elif api != API_VERSION:
         c.add("wrong-api-version", f"apiVersion must be {API_VERSION!r}, got {api!r:.60}", c.at(value, "apiVersion"))
     if "kind" not in value:
-        c.add("missing-key", f"kind is required: add 'kind: {KIND}'", source.group)
+        c.add("missing-key", f"kind is required: add 'kind: {KIND}'", root)
     elif value["kind"] != KIND:
         c.add("wrong-kind", f"kind must be {KIND!r}, got {value['kind']!r:.60}", c.at(value, "kind"))
     c.unknown_keys(value, ROOT_KEYS, "the document")
@@ -174,7 +175,7 @@ def _parse(value: Any, doc: Document | None, file: str | None, index: int) -> tu
     domain = description = None
     tags: tuple[str, ...] = ()
     if "metadata" not in value:
-        c.add("missing-key", "metadata is required (at least metadata.name)", source.group)
+        c.add("missing-key", "metadata is required (at least metadata.name)", root)
     elif c.mapping(value, "metadata", metadata, "metadata"):
         assert isinstance(metadata, dict)
         c.unknown_keys(metadata, METADATA_KEYS, "metadata")
@@ -210,7 +211,7 @@ def _parse(value: Any, doc: Document | None, file: str | None, index: int) -> tu
     policy = ExecutionPolicy()
     spec = value.get("spec")
     if "spec" not in value:
-        c.add("missing-key", "spec is required (at least spec.pipelines)", source.group)
+        c.add("missing-key", "spec is required (at least spec.pipelines)", root)
     elif c.mapping(value, "spec", spec, "spec"):
         assert isinstance(spec, dict)
         c.unknown_keys(spec, SPEC_KEYS, "spec")

@@ -24,6 +24,8 @@ exception escapes.
 from __future__ import annotations
 
 import gc
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -97,6 +99,10 @@ class Document:
 def read_bytes(path: str, limits: Limits) -> bytes:
     """The file's bytes, refusing files over ``limits.max_bytes`` without reading them whole."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise InvalidGroupSpecError(
+                findings=[Finding("file-unreadable", "not a regular file (a pipe, device or socket); give a group file", file=path)]
+            )
         with open(path, "rb") as fh:
             data = fh.read(limits.max_bytes + 1)
     except OSError as exc:
@@ -150,6 +156,24 @@ def read_documents(
                 )
             ]
         )
+    if isinstance(data, str):
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            line = data.count("\n", 0, exc.start) + 1
+            column = exc.start - (data.rfind("\n", 0, exc.start) + 1) + 1
+            raise InvalidGroupSpecError(
+                findings=[
+                    Finding(
+                        "yaml-encoding",
+                        f"the text holds {data[exc.start]!r}, which is not a character (a lone surrogate, "
+                        "often from bytes that were not UTF-8); save it as UTF-8",
+                        file=file,
+                        line=line,
+                        column=column,
+                    )
+                ]
+            ) from exc
     with gc_paused():
         return _Composer(data, file, limits).run()
 
@@ -211,7 +235,7 @@ class _Composer:
         return value
 
     def _resolve_plain(self, value: str, e: ev.ScalarEvent) -> Any:
-        if value.isdigit() and value.isascii() and (value[0] != "0" or value == "0"):
+        if len(value) <= 18 and value.isdigit() and value.isascii() and (value[0] != "0" or value == "0"):
             return int(value)  # the common case of YAML 1.1 int, without the regex table
         for tag, regexp in _RESOLVERS.get(value[:1], ()):
             if regexp.match(value):
@@ -245,6 +269,9 @@ class _Composer:
             pass
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
+            if "exceeded maximum nesting depth" in (exc.problem or ""):
+                self.finding("too-deep", "nesting is deeper than the YAML parser allows (1000 levels); flatten this value", mark)
+                return self._raise_or(docs)
             problem = exc.problem or str(exc)
             context = f" {exc.context}" if exc.context else ""
             self.finding("yaml-syntax", f"YAML syntax error: {problem}{context}", mark)
@@ -266,6 +293,9 @@ class _Composer:
         finally:
             if parser is not None:
                 parser.dispose()
+        return self._raise_or(docs)
+
+    def _raise_or(self, docs):
         if self.findings:
             raise InvalidGroupSpecError(findings=self.findings)
         return docs
