@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
+from typing import Any
 
 from spine.orchestration.render.view import EdgeKind, GraphView, NodeKind, display
 
@@ -44,17 +45,26 @@ def layout_effort(nodes: int, edges: int) -> LayoutEffort:
     )
 
 
-def _quoted(text: str) -> str:
-    # For escString attributes (tooltips): literal backslashes and quotes. The graphviz
-    # package adds the surrounding quotes and leaves escaped quotes alone.
-    return display(text).replace("\\", "\\\\").replace('"', '\\"')
+def _escstring(text: str, *, tooltip: bool = False) -> Any:
+    """A DOT escString holding ``text`` literally.
+
+    ``nohtml`` stops the graphviz package from passing ``<…>`` through as an HTML label;
+    ``&`` becomes ``&amp;`` and backslashes are doubled so Graphviz expands neither an
+    entity nor ``\\N``/``\\G``/``\\L``; tooltips are unescaped once more on the way into
+    SVG, hence four backslashes there.
+    """
+    import graphviz
+
+    t = display(text).replace("&", "&amp;")
+    t = t.replace("\\", "\\\\\\\\" if tooltip else "\\\\").replace('"', '\\"')
+    return graphviz.nohtml(t)
 
 
 def _label(name: str, pipeline: str | None, ghost: bool) -> str:
-    title = html.escape(display(name), quote=True)
+    title = html.escape(display(name), quote=True).replace("\\", "\\\\")
     if ghost:
         return f'<<i>missing: {title}</i>>'
-    sub = html.escape(display(pipeline or ""), quote=True)
+    sub = html.escape(display(pipeline or ""), quote=True).replace("\\", "\\\\")
     return f'<<b>{title}</b><br/><font point-size="9" color="#57606a">{sub}</font>>'
 
 
@@ -70,7 +80,7 @@ def to_dot(view: GraphView, *, direction: str = "TB", effort: LayoutEffort | Non
         graph_attr={
             "rankdir": direction,
             "fontname": "Helvetica",
-            "label": _quoted(view.group),
+            "label": _escstring(view.group),
             "labelloc": "t",
             "nodesep": "0.3",
             "ranksep": "0.5",
@@ -80,7 +90,7 @@ def to_dot(view: GraphView, *, direction: str = "TB", effort: LayoutEffort | Non
         edge_attr={"color": "#57606a", "arrowsize": "0.7"},
     )
     for n in view.nodes:
-        attrs = {"label": _label(n.name, n.pipeline, n.kind is NodeKind.GHOST), "tooltip": _quoted(n.name), "id": f"node-{n.id}"}
+        attrs = {"label": _label(n.name, n.pipeline, n.kind is NodeKind.GHOST), "tooltip": _escstring(n.name, tooltip=True), "id": f"node-{n.id}"}
         classes = ["step"]
         if n.kind is NodeKind.GHOST:
             attrs.update(style="dashed", color=GHOST_COLOUR, fontcolor=GHOST_COLOUR, fillcolor="white")

@@ -222,19 +222,42 @@ def _graphic(dot: str, mermaid: str, svg: bool, effort: Any) -> Graphic:
         text = dot_to_svg(dot)
     except SpineError as exc:
         return Graphic(None, mermaid, dot, f"no picture: {exc}", reduced)
-    return Graphic(_clean_svg(text), mermaid, dot, None, reduced)
+    body, why = _clean_svg(text)
+    if body is None:
+        return Graphic(None, mermaid, dot, f"no picture: {why}; the Mermaid and DOT sources are below", reduced)
+    return Graphic(body, mermaid, dot, None, reduced)
 
 
-def _clean_svg(svg: str) -> str | None:
-    """Graphviz's SVG without the XML prolog and doctype, fit for inlining in HTML."""
+_ACTIVE = {"script", "foreignobject", "iframe", "object", "embed", "handler", "listener"}
+
+
+def _clean_svg(svg: str) -> tuple[str | None, str]:
+    """Graphviz's SVG without prolog and doctype, fit for inlining — or ``None`` and why.
+
+    Graphviz never writes active content; the check parses the SVG and refuses scripts,
+    foreign objects, ``on*`` attributes and ``javascript:`` links rather than trusting it.
+    """
+    import xml.etree.ElementTree as ET
+
     start = svg.find("<svg")
     if start < 0:
-        return None
+        return None, "Graphviz wrote no <svg> element"
     body = svg[start:]
-    low = body.lower()
-    if "<script" in low or "javascript:" in low or "<foreignobject" in low:
-        return None  # never expected from Graphviz; refuse rather than inline it
-    return body
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as exc:
+        return None, f"Graphviz wrote SVG that does not parse ({exc})"
+    for el in root.iter():
+        tag = el.tag.rsplit("}", 1)[-1].lower()
+        if tag in _ACTIVE:
+            return None, f"the SVG holds a <{tag}> element"
+        for key, value in el.attrib.items():
+            name = key.rsplit("}", 1)[-1].lower()
+            if name.startswith("on"):
+                return None, f"the SVG holds an {name} attribute"
+            if name == "href" and value.strip().lower().startswith(("javascript:", "data:")):
+                return None, "the SVG holds a script link"
+    return body, ""
 
 
 @lru_cache(maxsize=1)
