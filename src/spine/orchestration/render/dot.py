@@ -39,7 +39,7 @@ def layout_effort(nodes: int, edges: int) -> LayoutEffort:
     if size <= 1500:
         return LayoutEffort({"mclimit": "0.5", "nslimit": "2", "nslimit1": "2"}, True, "medium graph: crossing minimisation limited")
     return LayoutEffort(
-        {"mclimit": "0.05", "nslimit": "0.5", "nslimit1": "0.5", "searchsize": "10", "remincross": "false", "splines": "line"},
+        {"mclimit": "0.01", "nslimit": "0.2", "nslimit1": "0.2", "searchsize": "5", "remincross": "false", "splines": "line"},
         True,
         f"large graph ({nodes} steps, {edges} edges): crossing minimisation and network simplex limited, straight edges",
     )
