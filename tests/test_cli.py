@@ -331,9 +331,9 @@ class TestPlan:
         assert "template-undefined" in err and "tier" in err
 
     def test_unknown_group_name_suggests(self, configured: Path, invoke) -> None:
-        """An unknown group NAME exits 1 with a did-you-mean."""
+        """An unknown group NAME is a usage error (exit 2, like a missing file) with a did-you-mean."""
         code, _, err = invoke("group", "plan", "demo.weekyl")
-        assert code == 1
+        assert code == 2
         assert "did you mean 'demo.weekly'" in err
 
     def test_registered_name_plans(self, configured: Path, invoke) -> None:

@@ -58,8 +58,8 @@ HOSTILE: dict[str, tuple[bytes, str, int, int | None]] = {
     ),
     "syntax error": (b"a: 1\nfoo: bar: baz\n", "yaml-syntax", 2, 9),
     "tab indentation": (b"a:\n\tb: 1\n", "yaml-syntax", 2, 1),
-    "nul byte": (b"a: \x00\n", "yaml-encoding", 1, 1),
-    "invalid utf-8": (b"a: \xc3\x28\n", "yaml-encoding", 1, 1),
+    "nul byte": (b"a: \x00\n", "yaml-encoding", 1, 4),
+    "invalid utf-8": (b"a: \xc3\x28\n", "yaml-encoding", 1, 5),
     "random bytes": (random.Random(1234).randbytes(4096), "yaml-encoding", 1, 1),
     "png header": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00", "yaml-encoding", 1, 1),
     "complex key": (b"? [a, b]\n: 1\n", "complex-key", 1, 3),
@@ -183,7 +183,7 @@ class TestValidateHostileInput:
         except (OSError, UnicodeEncodeError):
             pytest.skip("the file system does not allow non-UTF-8 names")
         code, out, err = invoke("group", "validate", "groups", "--format", "json")
-        assert (code, json.loads(out)["findings"][0]["code"]) == (1, "duplicate-key")
+        assert (code, "duplicate-key" in {f["code"] for f in json.loads(out)["findings"]}) == (1, True)
 
     def test_control_characters_in_file_name_are_escaped(self, in_tmp: Path, invoke) -> None:
         """A file name holding a terminal escape is printed escaped, never raw."""

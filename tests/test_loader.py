@@ -157,10 +157,18 @@ class TestReadFile:
         assert (lg.valid, lg.name) == (False, "named")
 
     def test_yaml_error_is_one_entry_with_findings(self, tmp_path: Path) -> None:
-        """A YAML error gives one LoadedGroup with no group and the finding."""
-        path = write(tmp_path / "g.yaml", "a: 1\na: 2\n")
+        """A YAML syntax error gives one LoadedGroup with no group and the finding."""
+        path = write(tmp_path / "g.yaml", "a: [1\n")
         (lg,) = read_file(path)
-        assert (lg.group, [f.code for f in lg.findings]) == (None, ["duplicate-key"])
+        assert (lg.group, [f.code for f in lg.findings]) == (None, ["yaml-syntax"])
+
+    def test_duplicate_key_does_not_hide_the_other_documents(self, tmp_path: Path) -> None:
+        """A duplicate key stays with its document; the next document is still checked in full."""
+        bad = group_text("one").replace("kind: PipelineGroup", "kind: PipelineGroup\nkind: PipelineGroup")
+        path = write(tmp_path / "g.yaml", bad + "---\n" + group_text("two"))
+        first, second = read_file(path)
+        assert [f.code for f in first.findings] == ["duplicate-key"]
+        assert (second.group is not None, second.findings) == (True, [])
 
     def test_too_large_file(self, tmp_path: Path) -> None:
         """A file over the size limit is file-too-large, located at the file's 1:1."""
@@ -254,12 +262,12 @@ class TestLoadGroups:
 
     def test_raises_with_every_finding_of_every_file(self, tmp_path: Path) -> None:
         """One InvalidGroupSpecError carries the findings of all broken files."""
-        write(tmp_path / "a.yaml", "a: 1\na: 2\n")
+        write(tmp_path / "a.yaml", "a: [1\n")
         write(tmp_path / "b.yaml", BROKEN)
         write(tmp_path / "c.yaml", "")
         with pytest.raises(InvalidGroupSpecError) as info:
             load_groups(tmp_path)
-        assert [f.code for f in info.value.findings] == ["duplicate-key", "wrong-kind", "empty-file"]
+        assert [f.code for f in info.value.findings] == ["yaml-syntax", "wrong-kind", "empty-file"]
 
     def test_missing_path_is_file_not_found_finding(self, tmp_path: Path) -> None:
         """A missing path is an InvalidGroupSpecError with a file-not-found finding."""

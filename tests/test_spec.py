@@ -208,8 +208,9 @@ class TestMetadata:
 
     @pytest.mark.parametrize("value", ["0", "-1", "true", "false", "1.5", "'2'", "null", "[1]", "{}"])
     def test_invalid_version(self, value: str) -> None:
-        """metadata.version must be an integer ≥ 1: anything else is wrong-type at the value."""
-        f = sole(with_metadata(f"  version: {value}\n"), "wrong-type")
+        """metadata.version must be an integer ≥ 1: a small int is invalid-value, another type wrong-type."""
+        code = "invalid-value" if value in ("0", "-1") else "wrong-type"
+        f = sole(with_metadata(f"  version: {value}\n"), code)
         assert (pos(f), "≥ 1" in f.message) == ((5, 12), True)
 
     def test_version_is_read(self) -> None:
@@ -460,8 +461,9 @@ POLICY = "  policy:\n"
 class TestPolicy:
     @pytest.mark.parametrize("value", ["0", "-1", "'four'", "four", "true", "1.5", "[4]"])
     def test_invalid_max_concurrency(self, value: str) -> None:
-        """max_concurrency must be an integer ≥ 1: 0, 'four', true … are invalid-value at the value."""
-        f = sole(with_spec(f"{POLICY}    execution: parallel\n    max_concurrency: {value}\n"), "invalid-value")
+        """max_concurrency must be an integer ≥ 1: 0 is invalid-value, 'four', true … wrong-type, at the value."""
+        code = "invalid-value" if value in ("0", "-1") else "wrong-type"
+        f = sole(with_spec(f"{POLICY}    execution: parallel\n    max_concurrency: {value}\n"), code)
         assert (pos(f), "≥ 1" in f.message) == ((14, 22), True)
 
     def test_max_concurrency_zero_message(self) -> None:
@@ -471,7 +473,7 @@ class TestPolicy:
 
     def test_max_concurrency_string_message(self) -> None:
         """A quoted number is reported as a string."""
-        f = sole(with_spec(f"{POLICY}    max_concurrency: 'four'\n"), "invalid-value")
+        f = sole(with_spec(f"{POLICY}    max_concurrency: 'four'\n"), "wrong-type")
         assert "'four'" in f.message
 
     def test_invalid_on_failure(self) -> None:
@@ -487,8 +489,9 @@ class TestPolicy:
 
     @pytest.mark.parametrize("value", ["0", "-1", ".inf", ".nan", "'60'", "true", "[]"])
     def test_invalid_timeout(self, value: str) -> None:
-        """timeout_minutes must be a finite number > 0."""
-        f = sole(with_spec(f"{POLICY}    timeout_minutes: {value}\n"), "invalid-value")
+        """timeout_minutes must be a finite number > 0 (a number out of range is invalid-value, else wrong-type)."""
+        code = "wrong-type" if value in ("'60'", "true", "[]") else "invalid-value"
+        f = sole(with_spec(f"{POLICY}    timeout_minutes: {value}\n"), code)
         assert pos(f) == (13, 22)
 
     def test_valid_policy_is_read(self) -> None:

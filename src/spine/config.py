@@ -132,15 +132,22 @@ def _apply(settings: Settings, table: dict[str, Any], where: str) -> Settings:
 
 def import_pipeline_modules(settings: Settings) -> list[str]:
     """Import every module in ``settings.pipelines``; returns their names."""
-    if settings.root is not None and str(settings.root) not in sys.path:
-        sys.path.insert(0, str(settings.root))
+    root = str(settings.root if settings.root is not None else Path.cwd())
+    if root not in sys.path:
+        sys.path.insert(0, root)
     done = []
     for name in settings.pipelines:
         try:
             importlib.import_module(name)
         except ImportError as exc:
             raise ConfigError(
-                f"cannot import pipeline module {name!r} (from {settings.source or 'SPINE_PIPELINES'}): {exc}"
+                f"cannot import pipeline module {name!r} (from {_origin(settings)}): {exc}"
             ) from exc
         done.append(name)
     return done
+
+
+def _origin(settings: Settings) -> str:
+    if os.environ.get("SPINE_PIPELINES"):
+        return "SPINE_PIPELINES"
+    return str(settings.source or "configuration")

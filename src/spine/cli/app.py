@@ -69,6 +69,8 @@ def cli(ctx: click.Context, config: str | None, verbose: int, color: bool | None
 
         configure_logging(verbose)
     ctx.obj = _Ctx(config, verbose, color)
+    if color is not None:
+        ctx.color = color  # click.echo keeps ANSI codes when piped if --color was asked for
 
 
 def _limit_options(fn: Any) -> Any:
@@ -110,7 +112,7 @@ def validate_cmd(c: _Ctx, paths: tuple[str, ...], fmt: str, strict: bool, output
 
 @group.command("plan")
 @click.argument("target", metavar="NAME|FILE")
-@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="A run param; VALUE is read as a YAML scalar (5 → int, true → bool, quote to keep a string). Repeatable.")
+@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="A run param; VALUE is read as YAML like dbt --vars (5 → int, true → bool, [a, b] → list; quote to keep a string). Repeatable.")
 @click.option("--group", "group_name", metavar="NAME", help="Which group, when FILE holds several.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option("--batch-id", help="Use this batch id instead of a new one (for reproducible output).")
@@ -162,6 +164,15 @@ def report_cmd(c: _Ctx, paths: tuple[str, ...], output: str, params: tuple[str, 
 
     _apply_limits(c, max_file_size)
     return report(c.workspace(), paths, output, params, direction.upper(), not no_svg, strict)
+
+
+def _register_diff() -> None:
+    from spine.cli.diff_cmd import diff_cmd
+
+    group.add_command(diff_cmd)
+
+
+_register_diff()
 
 
 @group.command("list")
@@ -218,7 +229,7 @@ def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code, translating every expected error."""
     from spine.cli.workspace import UsageProblem
     from spine.config import ConfigError
-    from spine.core.errors import GraphvizNotFoundError, GroupError, SpineError
+    from spine.core.errors import GraphvizNotFoundError, GroupError, GroupNotFoundError, SpineError
 
     try:
         rv = cli.main(args=argv, prog_name="spine", standalone_mode=False)
@@ -234,11 +245,14 @@ def run(argv: list[str] | None = None) -> int:
         msg = f"no such file or folder: {exc}" if isinstance(exc, FileNotFoundError) else str(exc)
         click.echo(f"Error: {safe(msg)}", err=True)
         return EXIT_USAGE
+    except GroupNotFoundError as exc:  # a name that names nothing is a usage error, like a missing file
+        click.echo(f"Error: {safe(str(exc), multiline=True)}", err=True)
+        return EXIT_USAGE
     except GroupError as exc:
-        click.echo(safe(str(exc)), err=True)
+        click.echo(safe(str(exc), multiline=True), err=True)
         return EXIT_INVALID
     except SpineError as exc:
-        click.echo(f"Error: {safe(str(exc))}", err=True)
+        click.echo(f"Error: {safe(str(exc), multiline=True)}", err=True)
         return EXIT_INVALID
     except BrokenPipeError:
         return EXIT_OK

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -13,6 +14,7 @@ from spine.cli.workspace import UsageProblem, Workspace
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 #: JSON is indented up to this many items, and one line beyond (10x faster to write).
 PRETTY_LIMIT = 5000
+_BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
 
 NO_PIPELINES_NOTE = (
     "pipelines not checked: none are registered (list modules that register them in "
@@ -27,91 +29,113 @@ def _finding_line(f: Any, color: bool) -> str:
     return f"{safe(f.location)}: {tag} {f.code}{where}: {safe(f.message)}"
 
 
-def validate(ws: Workspace, paths: Sequence[str], fmt: str, strict: bool, out: TextIO, color: bool) -> int:
-    from spine.core.findings import Severity
-    from spine.orchestration import scan, validate_group
+def collect(ws: Workspace, paths: Sequence[str], strict: bool) -> tuple[list[dict[str, Any]], list[Any], bool]:
+    """Load and check every group under ``paths`` (or the configured and Python-registered
+    groups when none are given): ``(groups, findings, pipelines_checked)``.
 
+    Each group entry is ``{"name", "file", "document", "valid", "steps", "errors",
+    "warnings"}`` plus ``"_findings"`` (its own findings, for the text formats).
+    """
+    from spine.core.findings import Severity
+    from spine.orchestration import LoadedGroup, scan, validate_group
+
+    extra: list[LoadedGroup] = []
     if not paths:
         paths = tuple(str(ws.settings.resolve_path(p)) for p in ws.settings.groups)
-        if not paths:
+        files = {str(p) for p in paths}
+        for g in ws.groups():  # groups registered in Python (DSL) are checked too
+            if g.source is None or g.source.file is None:
+                extra.append(LoadedGroup(None, 0, g, [], g.name))
+        if not paths and not extra:
             raise UsageProblem("give files or folders to validate, or configure [tool.spine] groups")
-    loaded = scan(paths, ws.settings.limits)
+        del files
+    loaded = scan(paths, ws.settings.limits) + extra if paths else extra
+    if paths and not loaded:
+        raise UsageProblem(f"no group files (*.yaml, *.yml) found in {', '.join(map(str, paths))}")
     registry = ws.registry_or_none
     groups: list[dict[str, Any]] = []
     findings: list[Any] = []
-    seen_names: dict[str, str] = {}
+    seen_names: dict[str, Any] = {}
     for lg in loaded:
-        found = list(lg.findings)
+        name = lg.group.name if lg.group is not None else lg.name
+        found = [f.with_context(group=name) for f in lg.findings]
         if lg.group is not None:
             found.extend(validate_group(lg.group, registry))
-            name = lg.group.name
-            if name in seen_names and seen_names[name] != f"{lg.file}#{lg.document}":
-                pos = lg.group.source.group if lg.group.source else (None, None)
-                found.append(
-                    _dup_group(name, seen_names[name], lg.file, pos)
-                )
-            seen_names.setdefault(name, f"{lg.file}#{lg.document}")
+            pos = lg.group.source.group if lg.group.source else (None, None)
+            first = seen_names.get(lg.group.name)
+            if first is not None:
+                found.append(_dup_group(lg.group.name, first, lg.file, pos))
+            else:
+                seen_names[lg.group.name] = (lg.file, pos)
+        found.sort(key=lambda f: (f.line is None, f.line or 0, f.column or 0))
         errors = [f for f in found if f.severity is Severity.ERROR]
         warnings = [f for f in found if f.severity is Severity.WARNING]
         ok = lg.group is not None and not errors and not (strict and warnings)
         groups.append(
             {
-                "name": lg.group.name if lg.group is not None else lg.name,
+                "name": name,
                 "file": lg.file,
                 "document": lg.document,
                 "valid": ok,
                 "steps": len(lg.group.steps) if lg.group is not None else None,
                 "errors": len(errors),
                 "warnings": len(warnings),
+                "_findings": found,
             }
         )
         findings.extend(found)
+    return groups, findings, registry is not None
+
+
+def public(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Group entries without their private keys (for JSON)."""
+    return [{k: v for k, v in g.items() if not k.startswith("_")} for g in groups]
+
+
+def validate(ws: Workspace, paths: Sequence[str], fmt: str, strict: bool, out: TextIO, color: bool) -> int:
+    groups, findings, checked = collect(ws, paths, strict)
     valid = all(g["valid"] for g in groups)
     if fmt == "json":
         dump_json(
             {
                 "valid": valid,
                 "strict": strict,
-                "pipelines_checked": registry is not None,
-                "groups": groups,
+                "pipelines_checked": checked,
+                "groups": public(groups),
                 "findings": [f.to_dict() for f in findings],
             },
             out,
             pretty=len(findings) + len(groups) <= PRETTY_LIMIT,
         )
     else:
-        _validate_text(groups, findings, registry is not None, valid, out, color)
+        _validate_text(groups, findings, checked, valid, out, color)
     return EXIT_OK if valid else EXIT_INVALID
 
 
-def _dup_group(name: str, first: str, file: str | None, pos: tuple[int | None, int | None]) -> Any:
+def _dup_group(name: str, first: Any, file: str | None, pos: tuple[int | None, int | None]) -> Any:
     from spine.core.findings import Finding
 
+    first_file, first_pos = first
+    where = f"{first_file or '<python>'}" + (f":{first_pos[0]}" if first_pos[0] else "")
     return Finding(
         "duplicate-group",
-        f"group name {name!r} is also used by {first.split('#')[0]}; group names must be unique — rename one",
+        f"group name {name!r} is already used at {where}; group names must be unique — rename one",
         file=file, line=pos[0], column=pos[1], group=name,
     )
 
 
 def _validate_text(groups: list[dict[str, Any]], findings: list[Any], checked: bool, valid: bool, out: TextIO, color: bool) -> None:
-    by_group: dict[tuple[Any, Any], list[Any]] = {}
-    for f in findings:
-        by_group.setdefault((f.file, f.group), []).append(f)
-    last_file = None
+    last_file: Any = object()
     for g in groups:
         if g["file"] != last_file:
-            click.echo(safe(g["file"]), file=out)
+            click.echo(safe(g["file"] or "<registered in Python>"), file=out)
             last_file = g["file"]
         mark = colour("✓", "green", enabled=color) if g["valid"] else colour("✗", "red", enabled=color)
         label = safe(g["name"] or "(unnamed document)")
         steps = f"{g['steps']} steps" if g["steps"] is not None else "not loaded"
         click.echo(f"  {mark} {label}  ({steps}, {g['errors']} errors, {g['warnings']} warnings)", file=out)
-        for f in by_group.pop((g["file"], g["name"]), []):
+        for f in g["_findings"]:
             click.echo("      " + _finding_line(f, color), file=out)
-    for rest in by_group.values():  # findings not tied to a listed group
-        for f in rest:
-            click.echo("  " + _finding_line(f, color), file=out)
     n_invalid = sum(not g["valid"] for g in groups)
     n_err = sum(f.severity.value == "error" for f in findings)
     n_warn = len(findings) - n_err
@@ -162,6 +186,8 @@ def plan(ws: Workspace, target: str, param_items: Sequence[str], group_name: str
     from spine.orchestration import PlanResolver
 
     params = parse_params(param_items)
+    if batch_id is not None and not _BATCH_ID.match(batch_id):
+        raise click.BadParameter("use 1-200 letters, digits, '_', '.' and '-' (it names files and runs)", param_hint="--batch-id")
     group, loaded = ws.resolve_target(target, group_name)
     if group is None:
         from spine.orchestration import validate_group
@@ -235,7 +261,9 @@ def list_groups(ws: Workspace, domain: str | None, as_json: bool) -> int:
             ]
         )
     else:
-        if not groups:
+        if not groups and domain is not None and len(registry):
+            click.echo(f"no group of domain {safe(domain)!r} ({len(registry)} group(s) in other domains)")
+        elif not groups:
             click.echo("no groups registered (configure [tool.spine] groups, or pass files to other commands)")
         for g in groups:
             where = safe(g.source.file) if g.source and g.source.file else "<python>"

@@ -3,8 +3,8 @@
 OLD and NEW are each a file, a folder, or ``git:REF:path`` (a file or folder as it was at
 REF, read through git in the current working directory; the path is relative to the
 repository root like ``git show REF:path``, or to the current directory when it starts
-with ``./`` or ``../``). Groups are matched by name; when each side holds exactly one
-group they are compared even if the name changed.
+with ``./`` or ``../``). Groups are matched by name; when OLD and NEW are single files
+holding one group each, the two are compared even if the name changed.
 
 Exit codes: 0, or with ``--exit-code`` 0 for no change and 1 for changes (like
 ``git diff --exit-code``); 2 for usage errors (a missing file, a bad git ref or path).
@@ -102,7 +102,7 @@ def _read_git(spec: str, limits: Any) -> Side:
     from spine.core.errors import InvalidGroupSpecError
     from spine.core.findings import Finding
     from spine.core.limits import Limits
-    from spine.orchestration.loader import YAML_SUFFIXES, LoadedGroup
+    from spine.orchestration.loader import YAML_SUFFIXES, LoadedGroup, read_text
 
     limits = limits or Limits()
     ref, raw_path = parse_git_spec(spec)
@@ -121,7 +121,7 @@ def _read_git(spec: str, limits: Any) -> Side:
     if rev.returncode != 0:
         raise UsageProblem(f"{spec}: unknown git revision {ref!r}")
     tree = rev.stdout.decode("ascii").strip()
-    listing = _git(["ls-tree", "-r", "-z", "-l", "--full-tree", tree, *(["--", path] if path else [])])
+    listing = _git(["--literal-pathspecs", "ls-tree", "-r", "-z", "-l", "--full-tree", tree, *(["--", path] if path else [])])
     if listing.returncode != 0:
         raise UsageProblem(f"{spec}: git ls-tree failed: {_git_error(listing)}")
     entries: list[tuple[str, int]] = []  # (path, size) of regular files
@@ -157,32 +157,10 @@ def _read_git(spec: str, limits: Any) -> Side:
         if shown.returncode != 0:
             raise UsageProblem(f"{label}: git show failed: {_git_error(shown)}")
         try:
-            side.loaded.extend(_documents(shown.stdout, label, limits))
+            side.loaded.extend(read_text(shown.stdout, label, limits))
         except InvalidGroupSpecError as exc:
             side.loaded.append(LoadedGroup(label, 0, None, list(exc.findings)))
     return side
-
-
-def _documents(data: bytes, label: str, limits: Any) -> list[Any]:
-    """Every group document in ``data`` (as :func:`spine.orchestration.loader.read_file` does for files)."""
-    from spine.core.findings import Finding
-    from spine.orchestration.loader import LoadedGroup
-    from spine.orchestration.spec import parse_document
-    from spine.orchestration.yamlsafe import read_documents
-
-    out = []
-    for doc in read_documents(data, label, limits):
-        if doc.value is None:
-            continue
-        group, findings = parse_document(doc)
-        declared = None
-        if isinstance(doc.value, dict) and isinstance(doc.value.get("metadata"), dict):
-            n = doc.value["metadata"].get("name")
-            declared = n if isinstance(n, str) else None
-        out.append(LoadedGroup(label, doc.index, group, findings, declared))
-    if not out:
-        out.append(LoadedGroup(label, 0, None, [Finding("empty-file", "the file holds no group document", file=label, line=1, column=1)]))
-    return out
 
 
 # -- the command --------------------------------------------------------------------------
@@ -242,7 +220,7 @@ def diff_cmd(ctx: click.Context, old: str, new: str, fmt: str, output: str | Non
 
     sides = [read_side(old, limits), read_side(new, limits)]
     if group_name is not None and not any(group_name in {g.name for g in s.groups} for s in sides):
-        raise UsageProblem(f"neither {old} nor {new} has a group named {group_name!r}")
+        raise UsageProblem(f"neither {term(old)} nor {term(new)} has a group named {term(group_name)!r}")
     for side in sides:
         for f in _findings(side, group_name):
             click.echo(_finding_line(f), err=True)
@@ -282,7 +260,7 @@ def diff_cmd(ctx: click.Context, old: str, new: str, fmt: str, output: str | Non
         target.write_text(text, encoding="utf-8")
         click.echo(f"wrote {term(output)}", err=True)
     else:
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, color=color or None)  # --color keeps colours in a pipe
     return (EXIT_CHANGED if report.changed else EXIT_OK) if exit_code else EXIT_OK
 
 

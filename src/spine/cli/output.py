@@ -11,16 +11,19 @@ from typing import Any, TextIO
 from spine.core.jsonable import jsonable
 
 
-def safe(text: object) -> str:
+def safe(text: object, *, multiline: bool = False) -> str:
     """``text`` with every non-printable character shown as an escape.
 
-    Step names cannot hold control or bidi characters, but file names and the values in
-    messages can; a terminal must never receive raw escape sequences from input.
+    Step names cannot hold control or bidi characters, but an invalid group is still
+    shown, and file names and values in messages can hold anything: a terminal must never
+    receive raw escape sequences, nor a newline that fakes another line of output
+    (``multiline=True`` keeps newlines, for messages that are several lines on purpose).
     """
     s = str(text)
     if s.isprintable():
         return s
-    return "".join(ch if ch.isprintable() or ch in "\n\t" else f"\\u{ord(ch):04x}" for ch in s)
+    keep = "\n" if multiline else ""
+    return "".join(ch if ch.isprintable() or ch in keep else f"\\u{ord(ch):04x}" for ch in s)
 
 
 def dump_json(data: Any, out: TextIO | None = None, *, pretty: bool = True) -> None:

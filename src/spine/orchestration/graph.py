@@ -89,7 +89,8 @@ def analyze(group: PipelineGroup) -> GraphAnalysis:  # noqa: C901 - one linear p
         if index.get(step.name) != i:
             continue  # a duplicate: its dependencies are not part of the graph
         name = step.name
-        for j, dep in enumerate(step.depends_on):
+        deps = (step.depends_on,) if isinstance(step.depends_on, str) else step.depends_on
+        for j, dep in enumerate(deps):
             if dep in index:
                 if dep == name:
                     selfdeps.append(name)
@@ -159,7 +160,11 @@ def analyze(group: PipelineGroup) -> GraphAnalysis:  # noqa: C901 - one linear p
             j = steps[i].depends_on.index(cycle[-2]) if cycle[-2] in steps[i].depends_on else -1
             pos = (src.of_dep(i, j) if j >= 0 else src.of_step(i)) if src else (None, None)
             path = " -> ".join(cycle) if len(cycle) <= 12 else " -> ".join([*cycle[:5], "…", *cycle[-5:]])
-            extra = f" ({len(comp)} steps are caught in this cycle)" if len(comp) > len(cycle) - 1 else ""
+            extra = (
+                f" ({len(comp)} steps depend on each other in loops here; this is one of them)"
+                if len(comp) > len(cycle) - 1
+                else ""
+            )
             find(
                 "cycle",
                 f"dependency cycle: {path}{extra}; remove one of these dependencies",

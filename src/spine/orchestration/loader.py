@@ -72,26 +72,36 @@ def read_file(path: str | os.PathLike[str], limits: Limits | None = None) -> lis
     name = str(path)
     try:
         data = read_bytes(name, limits)
-        docs = read_documents(data, name, limits)
     except InvalidGroupSpecError as exc:
         return [LoadedGroup(name, 0, None, list(exc.findings))]
+    return read_text(data, name, limits)
+
+
+def read_text(data: bytes | str, label: str, limits: Limits | None = None) -> list[LoadedGroup]:
+    """Every document in ``data`` (file contents, a git blob …) labelled ``label``."""
+    limits = limits or Limits()
+    try:
+        docs = read_documents(data, label, limits, strict=False)
+    except InvalidGroupSpecError as exc:
+        return [LoadedGroup(label, 0, None, list(exc.findings))]
     out: list[LoadedGroup] = []
     for doc in docs:
-        if doc.value is None:
+        if doc.value is None and not doc.findings:
             continue  # an empty document, e.g. after a trailing '---'
         group, findings = parse_document(doc)
+        findings = [*doc.findings, *findings]
         declared = None
         if isinstance(doc.value, dict) and isinstance(doc.value.get("metadata"), dict):
             n = doc.value["metadata"].get("name")
             declared = n if isinstance(n, str) else None
-        out.append(LoadedGroup(name, doc.index, group, findings, declared))
+        out.append(LoadedGroup(label, doc.index, group, findings, declared))
     if not out:
         out.append(
             LoadedGroup(
-                name,
+                label,
                 0,
                 None,
-                [Finding("empty-file", "the file holds no group document; add one or remove the file", file=name, line=1, column=1)],
+                [Finding("empty-file", "the file holds no group document; add one or remove the file", file=label, line=1, column=1)],
             )
         )
     return out
@@ -170,5 +180,6 @@ __all__ = [
     "load_groups",
     "load_groups_from_yaml",
     "read_file",
+    "read_text",
     "scan",
 ]

@@ -129,7 +129,8 @@ class PipelineStep:
         if self.description is not None:
             data["description"] = self.description
         if self.depends_on:
-            data["depends_on"] = list(self.depends_on)
+            deps = self.depends_on
+            data["depends_on"] = deps if isinstance(deps, str) else list(deps)
         if self.params:
             data["params"] = dict(self.params)
         return data
@@ -195,7 +196,8 @@ class PipelineGroup:
             name=name,
             pipeline=pipeline,
             params=dict(params or {}),
-            depends_on=tuple(depends_on),
+            # a lone string is kept as is, so validation says "write depends_on: [a]"
+            depends_on=depends_on if isinstance(depends_on, str) else tuple(depends_on),
             description=description,
         )
         return replace(self, steps=(*self.steps, step), source=None)

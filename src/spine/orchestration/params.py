@@ -207,7 +207,7 @@ def _render_text(text: str, context: Mapping[str, Any]) -> Any:
         missing = (m.group("attr") or m.group("name")) if m else None
         hint = ""
         if missing and m and m.group("attr") is not None and "params" in text:
-            hint = f"; pass it with --param {missing}=… or give it a default"
+            hint = f"; pass it with --param {missing}=…, or write {{{{ params.{missing} | default(…) }}}}"
         what = f"undefined name {missing!r}" if missing else str(exc)
         raise TemplateProblem(f"template {text!r:.80} uses {what}{hint}", "template-undefined") from exc
     except TemplateError as exc:

@@ -276,10 +276,8 @@ class PlanResolver:
     def _resolve(self, group: PipelineGroup, params: Mapping[str, Any] | None, batch_id: str | None) -> ExecutionPlan:
         run_params = dict(params or {})
         findings: list[Finding] = []
-        if group.source is None:
+        if group.source is None:  # YAML groups were field-checked when loaded
             findings.extend(check_fields(group))
-            if findings:
-                raise InvalidGroupSpecError(findings=findings)
         analysis = analyze(group)
         findings.extend(analysis.findings)
         findings.extend(check_templates(group))

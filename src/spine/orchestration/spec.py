@@ -191,7 +191,8 @@ def _parse(value: Any, doc: Document | None, file: str | None, index: int) -> tu
         if "version" in metadata:
             v = metadata["version"]
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                c.add("wrong-type", f"metadata.version must be an integer ≥ 1, got {_kind(v)}", c.at(metadata, "version"))
+                code = "invalid-value" if isinstance(v, int) and not isinstance(v, bool) else "wrong-type"
+                c.add(code, f"metadata.version must be an integer ≥ 1, got {_kind(v)}", c.at(metadata, "version"))
             else:
                 version = v
         if "tags" in metadata:
@@ -289,13 +290,15 @@ def _policy(c: _Checker, spec: dict[str, Any], source: SourceMap, doc: Document 
     if "max_concurrency" in p:
         m = p["max_concurrency"]
         if isinstance(m, bool) or not isinstance(m, int) or m < 1:
-            c.add("invalid-value", f"spec.policy.max_concurrency must be an integer ≥ 1, got {_kind(m)}", c.at(p, "max_concurrency"))
+            code = "invalid-value" if isinstance(m, int) and not isinstance(m, bool) else "wrong-type"
+            c.add(code, f"spec.policy.max_concurrency must be an integer ≥ 1, got {_kind(m)}", c.at(p, "max_concurrency"))
         else:
             max_concurrency = m
     if "timeout_minutes" in p and p["timeout_minutes"] is not None:
         t = p["timeout_minutes"]
         if isinstance(t, bool) or not isinstance(t, (int, float)) or not t > 0 or t == float("inf"):
-            c.add("invalid-value", f"spec.policy.timeout_minutes must be a number > 0, got {_kind(t)}", c.at(p, "timeout_minutes"))
+            code = "invalid-value" if isinstance(t, (int, float)) and not isinstance(t, bool) else "wrong-type"
+            c.add(code, f"spec.policy.timeout_minutes must be a number > 0, got {_kind(t)}", c.at(p, "timeout_minutes"))
         else:
             timeout = t
     return ExecutionPolicy(execution, max_concurrency, on_failure, timeout)

@@ -94,6 +94,8 @@ class Document:
         return pos if pos else (self.line, self.column)
 
     starts: dict[int, tuple[int, int]] = field(default_factory=dict)
+    #: Problems inside this document that did not stop reading (duplicate keys, tags …).
+    findings: list[Finding] = field(default_factory=list)
 
 
 def read_bytes(path: str, limits: Limits) -> bytes:
@@ -140,9 +142,14 @@ def gc_paused() -> Iterator[None]:
 
 
 def read_documents(
-    data: bytes | str, file: str | None = None, limits: Limits | None = None
+    data: bytes | str, file: str | None = None, limits: Limits | None = None, *, strict: bool = True
 ) -> list[Document]:
-    """Every document in ``data``; raises :class:`InvalidGroupSpecError` with every problem."""
+    """Every document in ``data``; raises :class:`InvalidGroupSpecError` with every problem.
+
+    With ``strict=False`` only problems that stop reading (syntax, encoding, limits)
+    raise; the others (duplicate keys, refused tags, bad scalars) are attached to their
+    document's ``findings`` so one broken document does not hide the rest of the file.
+    """
     limits = limits or Limits()
     if len(data) > limits.max_bytes:
         raise InvalidGroupSpecError(
@@ -175,7 +182,7 @@ def read_documents(
                 ]
             ) from exc
     with gc_paused():
-        return _Composer(data, file, limits).run()
+        return _Composer(data, file, limits, strict).run()
 
 
 class _Stop(Exception):
@@ -183,8 +190,13 @@ class _Stop(Exception):
 
 
 class _Composer:
-    def __init__(self, data: bytes | str, file: str | None, limits: Limits) -> None:
+    def __init__(self, data: bytes | str, file: str | None, limits: Limits, strict: bool = True) -> None:
         self.data = data
+        self.strict = strict
+        self.fatal = False
+        #: Document index of each finding, parallel to ``findings``.
+        self.where: list[int] = []
+        self.index = 0
         self.file = file
         self.limits = limits
         self.findings: list[Finding] = []
@@ -201,10 +213,15 @@ class _Composer:
             line=(mark.line + 1) if mark is not None else None,
             column=(mark.column + 1) if mark is not None else None,
         )
-        self.findings.append(f)
+        self._add(f)
         return f
 
+    def _add(self, f: Finding) -> None:
+        self.findings.append(f)
+        self.where.append(self.index)
+
     def stop(self, code: str, message: str, mark: Any) -> _Stop:
+        self.fatal = True
         self.finding(code, message, mark)
         return _Stop()
 
@@ -250,9 +267,10 @@ class _Composer:
         try:
             return getattr(self.constructor, f"construct_yaml_{name}")(node)
         except (ValueError, TypeError, OverflowError, KeyError, AttributeError, IndexError, yaml.YAMLError) as exc:
+            fix = f"fix the value or drop the !!{name} tag" if e.tag else f"fix it, or quote it to keep it as text"
             self.finding(
                 "invalid-scalar",
-                f"{value!r:.60} is not a valid {name} ({exc}); fix the value or drop the !!{name} tag",
+                f"{value!r:.60} is not a valid {name} ({exc}); {fix}",
                 e.start_mark,
             )
             return value
@@ -268,6 +286,7 @@ class _Composer:
         except _Stop:
             pass
         except yaml.MarkedYAMLError as exc:
+            self.fatal = True
             mark = exc.problem_mark or exc.context_mark
             if "exceeded maximum nesting depth" in (exc.problem or ""):
                 self.finding("too-deep", "nesting is deeper than the YAML parser allows (1000 levels); flatten this value", mark)
@@ -276,18 +295,21 @@ class _Composer:
             context = f" {exc.context}" if exc.context else ""
             self.finding("yaml-syntax", f"YAML syntax error: {problem}{context}", mark)
         except yaml.reader.ReaderError as exc:
-            self.findings.append(
+            self.fatal = True
+            line, column = _position(self.data, exc.position)
+            self._add(
                 Finding(
                     "yaml-encoding",
                     f"the file is not valid text: {exc.reason} (character {exc.character!r} at "
-                    f"byte {exc.position}); save it as UTF-8 without control characters",
+                    f"offset {exc.position}); save it as UTF-8 without control characters",
                     file=self.file,
-                    line=1,
-                    column=1,
+                    line=line,
+                    column=column,
                 )
             )
         except yaml.YAMLError as exc:
-            self.findings.append(
+            self.fatal = True
+            self._add(
                 Finding("yaml-syntax", f"YAML error: {exc}", file=self.file, line=1, column=1)
             )
         finally:
@@ -295,9 +317,13 @@ class _Composer:
                 parser.dispose()
         return self._raise_or(docs)
 
-    def _raise_or(self, docs):
-        if self.findings:
+    def _raise_or(self, docs: list[Document]) -> list[Document]:
+        if self.findings and (self.strict or self.fatal):
             raise InvalidGroupSpecError(findings=self.findings)
+        for f, i in zip(self.findings, self.where, strict=True):
+            for doc in docs:
+                if doc.index == i:
+                    doc.findings.append(f)
         return docs
 
     def _loop(self, parser: Any, docs: list[Document]) -> None:  # noqa: C901 - one state machine
@@ -412,6 +438,7 @@ class _Composer:
                     )
                 value, size = anchors[name]
             elif t is DocumentStartEvent:
+                self.index = index
                 sm = e.start_mark
                 doc = Document(None, self.file, index, sm.line + 1, sm.column + 1, marks, starts)
                 continue
@@ -486,7 +513,7 @@ class _Composer:
             return
         if seen:
             first = top[1][key]
-            self.findings.append(
+            self._add(
                 Finding(
                     "duplicate-key",
                     f"key {key!r} appears twice in this mapping (first at line {first[0]}); "
@@ -507,7 +534,7 @@ class _Composer:
             sources = value if isinstance(value, list) else [value]
             for src in sources:
                 if not isinstance(src, dict):
-                    self.findings.append(
+                    self._add(
                         Finding(
                             "invalid-merge",
                             "a merge key '<<' takes a mapping or a list of mappings",
@@ -529,3 +556,11 @@ def _short_tag(tag: str | None) -> str:
     if tag.startswith(_TAG):
         return "!!" + tag[len(_TAG) :]
     return tag
+
+
+def _position(data: bytes | str, offset: int) -> tuple[int, int]:
+    """1-based line and column of a character offset (bytes are read as UTF-8)."""
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    offset = max(0, min(offset, len(text)))
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1

@@ -291,37 +291,37 @@ def _markdown_group(d: GroupDiff, direction: str) -> list[str]:
 # -- DOT and HTML -------------------------------------------------------------------------
 
 
-def _quoted(text: str) -> str:
-    # As dot.py: escString attributes get literal backslashes and quotes escaped. And
-    # ``nohtml``: the graphviz package would otherwise write a value that starts with '<'
-    # and ends with '>' (a step named "<b>x</b>") unquoted, as an HTML-like string.
-    import graphviz
+def _quoted(text: str) -> Any:
+    # Tooltips and the graph label: the escString escaping of dot.py, shared.
+    from spine.orchestration.render.dot import escstring
 
-    return graphviz.nohtml(display(text).replace("\\", "\\\\").replace('"', '\\"'))
+    return escstring(text, tooltip=True)
+
+
+def _html_text(text: str) -> str:
+    # Text inside an HTML-like label, escaped as dot.py's labels are.
+    return html.escape(display(text), quote=True).replace("\\", "\\\\")
 
 
 def _dot_label(n: DiffNode) -> str:
-    def esc(s: str) -> str:
-        return html.escape(display(s), quote=True)
-
     if n.ghost:
-        return f"<<i>missing: {esc(n.name)}</i>>"
-    title = f"<b>{esc(n.name)}</b>" if n.old_name is None else f"<s>{esc(n.old_name)}</s> → <b>{esc(n.name)}</b>"
-    return f'<{title}<br/><font point-size="9" color="#57606a">{esc(n.pipeline or "")}</font>>'
+        return f"<<i>missing: {_html_text(n.name)}</i>>"
+    title = f"<b>{_html_text(n.name)}</b>" if n.old_name is None else f"<s>{_html_text(n.old_name)}</s> → <b>{_html_text(n.name)}</b>"
+    return f'<{title}<br/><font point-size="9" color="#57606a">{_html_text(n.pipeline or "")}</font>>'
 
 
 def diff_dot(d: GroupDiff, *, direction: str = "TB") -> str:
     """DOT text of the merged graph (built with the ``graphviz`` package), changes marked."""
     import graphviz
 
-    from spine.orchestration.render.dot import layout_effort
+    from spine.orchestration.render.dot import escstring, layout_effort
 
     if direction not in ("TB", "LR", "BT", "RL"):
         raise ValueError(f"direction must be TB, LR, BT or RL, got {direction!r}")
     effort = layout_effort(len(d.graph.nodes), len(d.graph.edges))
     g = graphviz.Digraph(
         name="spine_diff",
-        graph_attr={"rankdir": direction, "fontname": "Helvetica", "label": _quoted(d.name), "labelloc": "t", "nodesep": "0.3", "ranksep": "0.5", **effort.attrs},
+        graph_attr={"rankdir": direction, "fontname": "Helvetica", "label": escstring(d.name), "labelloc": "t", "nodesep": "0.3", "ranksep": "0.5", **effort.attrs},
         node_attr={"shape": "box", "style": "rounded,filled", "fontname": "Helvetica", "fontsize": "11"},
         edge_attr={"color": "#57606a", "arrowsize": "0.7"},
     )
@@ -361,7 +361,7 @@ class DiffPicture:
 def draw(d: GroupDiff, *, direction: str = "TB", svg: bool = True) -> DiffPicture:
     """The merged graph of ``d`` as SVG (through Graphviz ``dot``), Mermaid and DOT."""
     from spine.core.errors import SpineError
-    from spine.orchestration.render.report import _clean_svg
+    from spine.orchestration.render.report import clean_svg
     from spine.orchestration.render.svg import dot_to_svg
 
     dot = diff_dot(d, direction=direction)
@@ -372,7 +372,10 @@ def draw(d: GroupDiff, *, direction: str = "TB", svg: bool = True) -> DiffPictur
         text = dot_to_svg(dot)
     except SpineError as exc:
         return DiffPicture(None, mermaid, dot, f"no picture: {exc}. The Mermaid source is below.")
-    return DiffPicture(_clean_svg(text), mermaid, dot)
+    body, why = clean_svg(text)
+    if body is None:
+        return DiffPicture(None, mermaid, dot, f"no picture: {why}. The Mermaid source is below.")
+    return DiffPicture(body, mermaid, dot)
 
 
 def render_html(report: DiffReport, *, direction: str = "TB", svg: bool = True) -> str:
@@ -380,19 +383,19 @@ def render_html(report: DiffReport, *, direction: str = "TB", svg: bool = True) 
     from markupsafe import Markup
 
     from spine import __version__
-    from spine.orchestration.render.report import _asset, _environment
+    from spine.orchestration.render.report import asset, environment
 
     groups = []
     for d in report.groups:
         if d.changed:
             pic = draw(d, direction=direction, svg=svg)
             groups.append({"diff": d, "picture": pic, "svg": Markup(pic.svg) if pic.svg else None, "summary": summary_text(d)})
-    return _environment().get_template("diff.html.j2").render(
+    return environment().get_template("diff.html.j2").render(
         report=report,
         groups=groups,
         summary=report_summary(report),
         unchanged=[d.name for d in report.groups if not d.changed],
-        css=_asset("report.css"),
+        css=asset("report.css"),
         spine_version=__version__,
         key_change_text=key_change_text,
         value_text=value_text,

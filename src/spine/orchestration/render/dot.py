@@ -45,7 +45,7 @@ def layout_effort(nodes: int, edges: int) -> LayoutEffort:
     )
 
 
-def _escstring(text: str, *, tooltip: bool = False) -> Any:
+def escstring(text: str, *, tooltip: bool = False) -> Any:
     """A DOT escString holding ``text`` literally.
 
     ``nohtml`` stops the graphviz package from passing ``<…>`` through as an HTML label;
@@ -80,7 +80,7 @@ def to_dot(view: GraphView, *, direction: str = "TB", effort: LayoutEffort | Non
         graph_attr={
             "rankdir": direction,
             "fontname": "Helvetica",
-            "label": _escstring(view.group),
+            "label": escstring(view.group),
             "labelloc": "t",
             "nodesep": "0.3",
             "ranksep": "0.5",
@@ -90,7 +90,7 @@ def to_dot(view: GraphView, *, direction: str = "TB", effort: LayoutEffort | Non
         edge_attr={"color": "#57606a", "arrowsize": "0.7"},
     )
     for n in view.nodes:
-        attrs = {"label": _label(n.name, n.pipeline, n.kind is NodeKind.GHOST), "tooltip": _escstring(n.name, tooltip=True), "id": f"node-{n.id}"}
+        attrs = {"label": _label(n.name, n.pipeline, n.kind is NodeKind.GHOST), "tooltip": escstring(n.name, tooltip=True), "id": f"node-{n.id}"}
         classes = ["step"]
         if n.kind is NodeKind.GHOST:
             attrs.update(style="dashed", color=GHOST_COLOUR, fontcolor=GHOST_COLOUR, fillcolor="white")

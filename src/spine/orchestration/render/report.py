@@ -222,7 +222,7 @@ def _graphic(dot: str, mermaid: str, svg: bool, effort: Any) -> Graphic:
         text = dot_to_svg(dot)
     except SpineError as exc:
         return Graphic(None, mermaid, dot, f"no picture: {exc}", reduced)
-    body, why = _clean_svg(text)
+    body, why = clean_svg(text)
     if body is None:
         return Graphic(None, mermaid, dot, f"no picture: {why}; the Mermaid and DOT sources are below", reduced)
     return Graphic(body, mermaid, dot, None, reduced)
@@ -231,7 +231,7 @@ def _graphic(dot: str, mermaid: str, svg: bool, effort: Any) -> Graphic:
 _ACTIVE = {"script", "foreignobject", "iframe", "object", "embed", "handler", "listener"}
 
 
-def _clean_svg(svg: str) -> tuple[str | None, str]:
+def clean_svg(svg: str) -> tuple[str | None, str]:
     """Graphviz's SVG without prolog and doctype, fit for inlining — or ``None`` and why.
 
     Graphviz never writes active content; the check parses the SVG and refuses scripts,
@@ -261,7 +261,8 @@ def _clean_svg(svg: str) -> tuple[str | None, str]:
 
 
 @lru_cache(maxsize=1)
-def _environment() -> Any:
+def environment() -> Any:
+    """The one sandboxed, autoescaping Jinja2 environment for every HTML page."""
     from jinja2 import PackageLoader, select_autoescape
     from jinja2.sandbox import SandboxedEnvironment
 
@@ -295,30 +296,31 @@ def render_report(data: ReportData, *, index_href: str | None = None) -> str:
     """The HTML text of one report page."""
     from markupsafe import Markup
 
-    env = _environment()
+    env = environment()
     template = env.get_template("report.html.j2")
     return template.render(
         r=data,
         svg=Markup(data.graph.svg) if data.graph.svg else None,
         script_data=_script_data(data),
-        css=_asset("report.css"),
-        js=_asset("report.js"),
+        css=asset("report.css"),
+        js=asset("report.js"),
         index_href=index_href,
     )
 
 
 def render_index(reports: Sequence[ReportData], pages: Sequence[str]) -> str:
     """The HTML text of a site's index page."""
-    env = _environment()
+    env = environment()
     return env.get_template("index.html.j2").render(
-        items=list(zip(reports, pages, strict=True)), css=_asset("report.css"),
+        items=list(zip(reports, pages, strict=True)), css=asset("report.css"),
         valid=all(r.valid for r in reports),
         spine_version=reports[0].spine_version if reports else "",
     )
 
 
 @lru_cache(maxsize=4)
-def _asset(name: str) -> Any:
+def asset(name: str) -> Any:
+    """A template asset (CSS or JS) as markup for inlining."""
     from importlib.resources import files
 
     from markupsafe import Markup
