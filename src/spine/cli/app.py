@@ -166,13 +166,15 @@ def report_cmd(c: _Ctx, paths: tuple[str, ...], output: str, params: tuple[str, 
     return report(c.workspace(), paths, output, params, direction.upper(), not no_svg, strict)
 
 
-def _register_diff() -> None:
+def _register_commands() -> None:
     from spine.cli.diff_cmd import diff_cmd
+    from spine.cli.fuzz_cmd import fuzz_cmd
 
     group.add_command(diff_cmd)
+    group.add_command(fuzz_cmd)
 
 
-_register_diff()
+_register_commands()
 
 
 @group.command("list")
