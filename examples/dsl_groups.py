@@ -66,7 +66,7 @@ def finra_weekly_refresh() -> PipelineGroup:
             params={"window_weeks": 4},
             description="Rolling average of weekly volume per symbol",
         )
-        .with_policy(execution="parallel", max_concurrency=4, on_failure="stop", timeout_minutes=60)
+        .with_policy(execution="parallel", max_concurrency=2, on_failure="stop", timeout_minutes=60)
     )
 
 

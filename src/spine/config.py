@@ -139,9 +139,10 @@ def import_pipeline_modules(settings: Settings) -> list[str]:
     for name in settings.pipelines:
         try:
             importlib.import_module(name)
-        except ImportError as exc:
+        except Exception as exc:  # noqa: BLE001 - user code may fail in any way; report, don't crash
             raise ConfigError(
-                f"cannot import pipeline module {name!r} (from {_origin(settings)}): {exc}"
+                f"cannot import pipeline module {name!r} (from {_origin(settings)}): "
+                f"{type(exc).__name__}: {exc}"
             ) from exc
         done.append(name)
     return done

@@ -93,8 +93,8 @@ def group() -> None:
 
 @group.command("validate")
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
-@click.option("--strict", is_flag=True, help="Treat warnings as failures (exit 1).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "github", "markdown"]), default="text", show_default=True, help="text for people, json for tools, junit for CI test reports, github for pull-request annotations, markdown for $GITHUB_STEP_SUMMARY.")
+@click.option("--strict", is_flag=True, help="Treat warnings (lint) as failures (exit 1).")
 @click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Write the report here instead of stdout.")
 @_limit_options
 @pass_ctx

@@ -29,7 +29,9 @@ def _finding_line(f: Any, color: bool) -> str:
     return f"{safe(f.location)}: {tag} {f.code}{where}: {safe(f.message)}"
 
 
-def collect(ws: Workspace, paths: Sequence[str], strict: bool) -> tuple[list[dict[str, Any]], list[Any], bool]:
+def collect(
+    ws: Workspace, paths: Sequence[str], strict: bool, *, mermaid: bool = False
+) -> tuple[list[dict[str, Any]], list[Any], bool]:
     """Load and check every group under ``paths`` (or the configured and Python-registered
     groups when none are given): ``(groups, findings, pipelines_checked)``.
 
@@ -37,7 +39,7 @@ def collect(ws: Workspace, paths: Sequence[str], strict: bool) -> tuple[list[dic
     "warnings"}`` plus ``"_findings"`` (its own findings, for the text formats).
     """
     from spine.core.findings import Severity
-    from spine.orchestration import LoadedGroup, scan, validate_group
+    from spine.orchestration import LoadedGroup, check_group, scan
 
     extra: list[LoadedGroup] = []
     if not paths:
@@ -60,7 +62,7 @@ def collect(ws: Workspace, paths: Sequence[str], strict: bool) -> tuple[list[dic
         name = lg.group.name if lg.group is not None else lg.name
         found = [f.with_context(group=name) for f in lg.findings]
         if lg.group is not None:
-            found.extend(validate_group(lg.group, registry))
+            found.extend(check_group(lg.group, registry))
             pos = lg.group.source.group if lg.group.source else (None, None)
             first = seen_names.get(lg.group.name)
             if first is not None:
@@ -81,10 +83,17 @@ def collect(ws: Workspace, paths: Sequence[str], strict: bool) -> tuple[list[dic
                 "errors": len(errors),
                 "warnings": len(warnings),
                 "_findings": found,
+                "_mermaid": _mermaid(lg.group) if mermaid and lg.group is not None else None,
             }
         )
         findings.extend(found)
     return groups, findings, registry is not None
+
+
+def _mermaid(group: Any) -> str:
+    from spine.orchestration.render import build_graph_view, to_mermaid
+
+    return to_mermaid(build_graph_view(group))
 
 
 def public(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -93,9 +102,24 @@ def public(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def validate(ws: Workspace, paths: Sequence[str], fmt: str, strict: bool, out: TextIO, color: bool) -> int:
-    groups, findings, checked = collect(ws, paths, strict)
+    groups, findings, checked = collect(ws, paths, strict, mermaid=fmt == "markdown")
     valid = all(g["valid"] for g in groups)
-    if fmt == "json":
+    if fmt == "junit":
+        from spine.cli.formats import to_junit
+
+        out.write(to_junit(public(groups), findings, strict=strict))
+    elif fmt == "github":
+        import os
+
+        from spine.cli.formats import to_github
+
+        out.write(to_github(findings, strict=strict, root=os.environ.get("GITHUB_WORKSPACE")))
+    elif fmt == "markdown":
+        from spine.cli.formats import to_markdown
+
+        mermaid = {(g["file"], g["document"]): g["_mermaid"] for g in groups if g.get("_mermaid")}
+        out.write(to_markdown(public(groups), findings, mermaid, strict=strict))
+    elif fmt == "json":
         dump_json(
             {
                 "valid": valid,
@@ -321,13 +345,13 @@ def list_pipelines(ws: Workspace, as_json: bool) -> int:
 
 
 def graph(ws: Workspace, target: str, fmt: str, direction: str, group_name: str | None, output: str | None, color: bool) -> int:
-    from spine.orchestration import validate_group
+    from spine.orchestration import check_group
     from spine.orchestration.render import build_graph_view, dot_to_svg, to_dot, to_mermaid
 
     group, loaded = ws.resolve_target(target, group_name, allow_invalid=True)
     if group is None:
         return _report_invalid([f for lg in loaded for f in lg.findings], False, color)
-    findings = [f for lg in loaded for f in lg.findings] + validate_group(group, ws.registry_or_none)
+    findings = [f for lg in loaded for f in lg.findings] + check_group(group, ws.registry_or_none)
     view = build_graph_view(group)
     if fmt == "mermaid":
         text = to_mermaid(view, direction=direction)
@@ -351,7 +375,7 @@ def graph(ws: Workspace, target: str, fmt: str, direction: str, group_name: str 
 
 def report(ws: Workspace, paths: Sequence[str], output: str, param_items: Sequence[str], direction: str, svg: bool, strict: bool) -> int:
     from spine.core.errors import GroupError
-    from spine.orchestration import PlanResolver, scan, validate_group
+    from spine.orchestration import PlanResolver, check_group, scan
     from spine.orchestration.render.report import build_report, write_report, write_site
 
     params = parse_params(param_items)
@@ -365,7 +389,7 @@ def report(ws: Workspace, paths: Sequence[str], output: str, param_items: Sequen
                 click.echo(_finding_line(f, False), err=True)
             bad += 1
             continue
-        findings = list(lg.findings) + validate_group(lg.group, registry)
+        findings = list(lg.findings) + check_group(lg.group, registry)
         plan_obj = None
         if not any(f.severity.value == "error" for f in findings):
             try:

@@ -5,6 +5,7 @@ drift from the public names.
 """
 
 from spine.orchestration.graph import GraphAnalysis, analyze
+from spine.orchestration.lint import lint_group
 from spine.orchestration.loader import (
     LoadedGroup,
     group_to_yaml,
@@ -32,6 +33,7 @@ from spine.orchestration.planner import (
     ExecutionPlan,
     PlannedStep,
     PlanResolver,
+    check_group,
     check_pipelines,
     validate_group,
 )
@@ -61,6 +63,7 @@ __all__ = [
     "SourceMap",
     "StepStatus",
     "analyze",
+    "check_group",
     "check_pipelines",
     "default_group_registry",
     "group_name_problem",
@@ -68,6 +71,7 @@ __all__ = [
     "group_status",
     "group_to_yaml",
     "iter_group_files",
+    "lint_group",
     "load_group_from_yaml",
     "load_groups",
     "load_groups_from_yaml",

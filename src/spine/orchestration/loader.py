@@ -86,8 +86,10 @@ def read_text(data: bytes | str, label: str, limits: Limits | None = None) -> li
         return [LoadedGroup(label, 0, None, list(exc.findings))]
     out: list[LoadedGroup] = []
     for doc in docs:
-        if doc.value is None and not doc.findings:
-            continue  # an empty document, e.g. after a trailing '---'
+        if doc.value is None:
+            if doc.findings:  # the document the reader stopped at
+                out.append(LoadedGroup(label, doc.index, None, list(doc.findings)))
+            continue  # otherwise an empty document, e.g. after a trailing '---'
         group, findings = parse_document(doc)
         findings = [*doc.findings, *findings]
         declared = None

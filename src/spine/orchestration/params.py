@@ -118,6 +118,12 @@ def _environment() -> Any:
                 raise _too_big("a format width")
             return super().call_binop(context, operator, left, right)
 
+        def getattr(self, obj: Any, attribute: str) -> Any:
+            # `params.values` is the run param "values", not dict.values
+            if type(obj) is RunParams and attribute in obj:
+                return obj[attribute]
+            return super().getattr(obj, attribute)
+
         def format_string(self, s: str, args: Any, kwargs: Any, format_func: Any = None) -> str:
             if _BIG_WIDTH.search(s):
                 raise _too_big("a format width")
@@ -127,6 +133,10 @@ def _environment() -> Any:
     for name in ("center", "indent", "wordwrap", "truncate", "format"):
         env.filters[name] = _bounded_filter(env.filters[name])
     return env
+
+
+class RunParams(dict):  # type: ignore[type-arg]
+    """The run params as templates see them: ``params.items`` is the param ``items``."""
 
 
 def _bounded_filter(fn: Any) -> Any:

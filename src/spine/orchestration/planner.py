@@ -36,6 +36,7 @@ from spine.orchestration.models import PipelineGroup
 from spine.orchestration.params import (
     ParamLayer,
     ParamSource,
+    RunParams,
     TemplateProblem,
     has_template,
     is_template,
@@ -214,17 +215,28 @@ def check_templates(group: PipelineGroup) -> list[Finding]:
     return findings
 
 
-def validate_group(group: PipelineGroup, registry: PipelineRegistry | None = None) -> list[Finding]:
-    """Every finding for ``group`` without resolving params: fields, graph, templates, pipelines."""
+def validate_group(group: PipelineGroup, registry: PipelineRegistry | None = None, *, lint: bool = False) -> list[Finding]:
+    """Every finding for ``group`` without resolving params: fields, graph, templates,
+    pipelines — and with ``lint`` the warnings of :mod:`spine.orchestration.lint`."""
     with gc_paused():
-        return _validate_group(group, registry)
+        return _validate_group(group, registry, lint)
 
 
-def _validate_group(group: PipelineGroup, registry: PipelineRegistry | None) -> list[Finding]:
+def check_group(group: PipelineGroup, registry: PipelineRegistry | None = None) -> list[Finding]:
+    """What ``spine group validate`` reports for one group: every error and lint warning."""
+    return validate_group(group, registry, lint=True)
+
+
+def _validate_group(group: PipelineGroup, registry: PipelineRegistry | None, lint: bool = False) -> list[Finding]:
     findings: list[Finding] = []
     if group.source is None:
         findings.extend(check_fields(group))
-    findings.extend(analyze(group).findings)
+    analysis = analyze(group)
+    findings.extend(analysis.findings)
+    if lint:
+        from spine.orchestration.lint import lint_group
+
+        findings.extend(lint_group(group, registry, analysis))
     findings.extend(check_templates(group))
     if registry is not None:
         findings.extend(check_pipelines(group, registry))
@@ -287,6 +299,7 @@ class PlanResolver:
         raise_for(findings, analysis)
 
         batch = batch_id or new_batch_id(f"group_{group.name}")
+        template_params = RunParams(run_params)
         context_group = {"name": group.name, "version": group.version, "domain": group.domain, "tags": list(group.tags)}
         index = {s.name: i for i, s in enumerate(group.steps)}
         src = group.source
@@ -299,7 +312,7 @@ class PlanResolver:
             spec = registry.get(step.pipeline) if registry is not None else None
             merged, sources = _merge(group.defaults, run_params, step.params, spec)
             context = {
-                "params": run_params,
+                "params": template_params,
                 "group": context_group,
                 "step": {"name": step.name, "pipeline": step.pipeline},
                 "batch_id": batch,
@@ -390,6 +403,7 @@ __all__ = [
     "GroupError",
     "PlanResolver",
     "PlannedStep",
+    "check_group",
     "check_pipelines",
     "check_templates",
     "raise_for",

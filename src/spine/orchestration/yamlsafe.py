@@ -318,8 +318,18 @@ class _Composer:
         return self._raise_or(docs)
 
     def _raise_or(self, docs: list[Document]) -> list[Document]:
-        if self.findings and (self.strict or self.fatal):
+        if self.findings and (self.strict or (self.fatal and not docs)):
             raise InvalidGroupSpecError(findings=self.findings)
+        if self.fatal:
+            # The documents read before the one that stopped the reader are kept; the
+            # broken one becomes an empty document carrying the findings, so one bad
+            # document in a multi-document file does not hide the good ones before it.
+            done = {d.index for d in docs}
+            broken = Document(None, self.file, self.index, 1, 1)
+            for f, i in zip(self.findings, self.where, strict=True):
+                target = next((d for d in docs if d.index == i), None) if i in done else None
+                (target or broken).findings.append(f)
+            return [*docs, broken]
         for f, i in zip(self.findings, self.where, strict=True):
             for doc in docs:
                 if doc.index == i:
