@@ -1,0 +1,105 @@
+"""`spine group fuzz` through the real entry point: finds what breaks, stays reproducible."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+
+PIPELINES = textwrap.dedent(
+    """
+    from spine.framework import ParamDef, register_pipeline
+
+    @register_pipeline("demo.load", params=[
+        ParamDef("symbols", list, required=True),
+        ParamDef("first", str),
+        ParamDef("mode", str, choices=["full", "delta"], default="full"),
+    ])
+    def load(params, ctx):
+        return None
+    """
+)
+
+GROUP = textwrap.dedent(
+    """
+    apiVersion: spine.io/v1
+    kind: PipelineGroup
+    metadata: {{name: demo.fuzz}}
+    spec:
+      defaults: {{symbols: "{{{{ params.symbols }}}}"}}
+      pipelines:
+        - name: load
+          pipeline: demo.load
+          params: {{first: "{first}"}}
+        - name: again
+          pipeline: demo.load
+          depends_on: [load]
+    """
+)
+
+
+@pytest.fixture
+def project(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project whose pipelines module registers demo.load, configured in spine.toml."""
+    module = f"fuzz_demo_pipelines_{uuid.uuid4().hex}"  # a fresh import in every test
+    (in_tmp / f"{module}.py").write_text(PIPELINES)
+    (in_tmp / "spine.toml").write_text(f'pipelines = ["{module}"]\n')
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    (in_tmp / "groups").mkdir()
+    return in_tmp
+
+
+def test_template_that_breaks_for_an_empty_list_is_found(project: Path, invoke) -> None:
+    """A template indexing the first symbol fails for [], and fuzz shrinks to exactly that."""
+    (project / "groups" / "g.yaml").write_text(GROUP.format(first="{{ params.symbols[0] }}"))
+    code, out, err = invoke("group", "fuzz", "groups", "--examples", "60", "--seed", "3", "--format", "json")
+    assert code == 1, out + err
+    data = json.loads(out)
+    (result,) = data["results"]
+    check = next(c for c in result["checks"] if c["name"] == "valid run params")
+    assert check["ok"] is False
+    assert check["counterexample"]["example"]["symbols"] == []
+    assert {f["code"] for f in check["counterexample"]["findings"]} == {"template-undefined"}
+
+
+def test_a_sound_group_passes_every_check(project: Path, invoke) -> None:
+    """A group whose templates hold for every valid value passes all three checks (exit 0)."""
+    (project / "groups" / "g.yaml").write_text(GROUP.format(first="{{ params.symbols | length }} symbols"))
+    code, out, err = invoke("group", "fuzz", "groups", "--examples", "40", "--seed", "1", "--format", "json")
+    data = json.loads(out)
+    assert code == 0, out + err
+    assert [(c["name"], c["ok"], c["skipped"]) for c in data["results"][0]["checks"]] == [
+        ("valid run params", True, None),
+        ("invalid run params", True, None),
+        ("mutations", True, None),
+    ]
+
+
+def test_same_seed_same_counterexample(project: Path, invoke) -> None:
+    """Two runs with one seed print the same counterexample."""
+    (project / "groups" / "g.yaml").write_text(GROUP.format(first="{{ params.symbols[1] }}"))
+    runs = [invoke("group", "fuzz", "groups", "--examples", "50", "--seed", "7", "--format", "json") for _ in range(2)]
+    assert runs[0][0] == runs[1][0] == 1
+    assert json.loads(runs[0][1])["results"] == json.loads(runs[1][1])["results"]
+
+
+def test_text_output_says_how_to_reproduce(project: Path, invoke) -> None:
+    """Text output shows the counterexample and the seed to rerun it with."""
+    (project / "groups" / "g.yaml").write_text(GROUP.format(first="{{ params.symbols[0] }}"))
+    code, out, err = invoke("group", "fuzz", "groups", "--examples", "40", "--seed", "11")
+    assert code == 1
+    assert "minimal counterexample" in out and '"symbols": []' in out
+    assert "--seed 11" in out
+    assert "valid run params" in err  # progress goes to stderr
+
+
+def test_invalid_group_is_not_fuzzed_and_fails(project: Path, invoke) -> None:
+    """An invalid group is reported (exit 1), not fuzzed."""
+    (project / "groups" / "g.yaml").write_text(GROUP.format(first="x").replace("depends_on: [load]", "depends_on: [lod]"))
+    code, out, _ = invoke("group", "fuzz", "groups", "--examples", "5", "--seed", "1")
+    assert code == 1
+    assert "not fuzzed" in out
