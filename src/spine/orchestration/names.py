@@ -14,7 +14,7 @@ def group_name_problem(name: object) -> str | None:
     """Why ``name`` is not a valid group name, or ``None``."""
     if not isinstance(name, str):
         return f"a group name must be a string, got {type(name).__name__}"
-    if _GROUP_NAME.match(name) and ".." not in name:
+    if _GROUP_NAME.fullmatch(name) and ".." not in name:  # fullmatch: "$" would allow a final "\n"
         return None
     return (
         f"group name {name!r:.80} is not allowed: use 1-128 characters from letters, digits, "

@@ -59,6 +59,13 @@ _RESOLVERS: dict[str, list[tuple[str, Any]]] = yaml.SafeLoader.yaml_implicit_res
 _MISSING = object()
 
 
+class _MergeKey(str):
+    """The plain ``<<`` of a YAML merge key, told apart from a quoted ``'<<'`` by identity."""
+
+
+MERGE_KEY = _MergeKey("<<")
+
+
 @dataclass(slots=True)
 class Document:
     """One YAML document: its value and where each part of it was (1-based)."""
@@ -256,7 +263,9 @@ class _Composer:
             return int(value)  # the common case of YAML 1.1 int, without the regex table
         for tag, regexp in _RESOLVERS.get(value[:1], ()):
             if regexp.match(value):
-                if tag == _TAG + "merge" or tag == _TAG + "value":
+                if tag == _TAG + "merge":
+                    return MERGE_KEY
+                if tag == _TAG + "value":
                     return value
                 return self._construct(tag, value, e)
         return value
@@ -511,7 +520,7 @@ class _Composer:
         top[3] = _MISSING
         kl, kc = top[4]
         container = top[0]
-        if key == "<<":
+        if key is MERGE_KEY:  # only a plain << merges; a quoted '<<' is an ordinary key
             merges = top[7] or []
             merges.append((value, kl, kc))
             top[7] = merges

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from functools import lru_cache
 
 from hypothesis import strategies as st
 
@@ -125,6 +126,7 @@ _GROUP_FIRST = string.ascii_lowercase + string.ascii_uppercase + string.digits
 _GROUP_REST = _GROUP_FIRST + "_.-"
 
 
+@lru_cache(maxsize=None)
 def _printable_chars() -> st.SearchStrategy[str]:
     # Every character str.isprintable accepts: no controls, formats, surrogates, private
     # use, unassigned, or separators other than the ASCII space.
@@ -148,9 +150,14 @@ def step_names(*, max_size: int = STEP_NAME_MAX) -> st.SearchStrategy[str]:
     :param max_size: the longest name to generate, 1 to 200 (the format's limit).
     """
     check_int("max_size", max_size, min_value=1, max_value=STEP_NAME_MAX)
+    return _step_names(max_size)
+
+
+@lru_cache(maxsize=None)
+def _step_names(max_size: int) -> st.SearchStrategy[str]:
     simple = st.text(_SIMPLE_ALPHABET, min_size=1, max_size=min(12, max_size))
     awkward = st.sampled_from([n for n in AWKWARD_STEP_NAMES if len(n) <= max_size])
-    printable = st.text(_printable_chars(), min_size=1, max_size=min(30, max_size))
+    printable = st.text(_printable_chars(), min_size=1, max_size=min(16, max_size))
     mixed = st.tuples(awkward, simple, printable).map(lambda t: f"{t[0]} {t[1]}{t[2]}"[:max_size])
     long = st.tuples(
         st.sampled_from(["x", "é", "数", "🚀", '"', "<"]),
@@ -178,6 +185,11 @@ def invalid_step_names(*, schema_detectable: bool = False) -> st.SearchStrategy[
     :param schema_detectable: only names that the shipped JSON Schema rejects too.
     """
     check_bool("schema_detectable", schema_detectable)
+    return _invalid_step_names(schema_detectable)
+
+
+@lru_cache(maxsize=None)
+def _invalid_step_names(schema_detectable: bool) -> st.SearchStrategy[str]:
     bad = _BAD_CHARS_SCHEMA if schema_detectable else _BAD_CHARS_SCHEMA + _BAD_CHARS_EXTRA
     base = st.text(_SIMPLE_ALPHABET, min_size=1, max_size=12)
 
@@ -198,6 +210,14 @@ def invalid_step_names(*, schema_detectable: bool = False) -> st.SearchStrategy[
     )
 
 
+@lru_cache(maxsize=None)
+def schema_blind_step_names() -> st.SearchStrategy[str]:
+    """Invalid step names that the JSON Schema's approximate pattern accepts: an invisible
+    character (no-break space, private use, noncharacter …) inside a short name."""
+    base = st.text(_SIMPLE_ALPHABET, min_size=1, max_size=8)
+    return st.tuples(base, st.sampled_from(_BAD_CHARS_EXTRA), base).map("".join)
+
+
 def group_names(*, max_size: int = 40) -> st.SearchStrategy[str]:
     """Valid group names (``group_name_problem(name) is None``): ``[A-Za-z0-9][A-Za-z0-9_.-]*``
     without ``..``, 1 to ``max_size`` characters (at most 128).
@@ -205,6 +225,11 @@ def group_names(*, max_size: int = 40) -> st.SearchStrategy[str]:
     Shrinks towards ``"a"``.
     """
     check_int("max_size", max_size, min_value=1, max_value=128)
+    return _group_names(max_size)
+
+
+@lru_cache(maxsize=None)
+def _group_names(max_size: int) -> st.SearchStrategy[str]:
     built = st.tuples(
         st.sampled_from(_GROUP_FIRST), st.text(_GROUP_REST, max_size=max_size - 1)
     ).map(lambda t: _collapse_dots(t[0] + t[1]))
@@ -220,6 +245,7 @@ def _collapse_dots(name: str) -> str:
     return name
 
 
+@lru_cache(maxsize=None)
 def invalid_group_names() -> st.SearchStrategy[str]:
     """Group names the format rejects: path traversal, spaces, unicode, ``..``, a bad first
     character, a trailing newline, more than 128 characters, the empty name.
@@ -255,6 +281,7 @@ def invalid_group_names() -> st.SearchStrategy[str]:
     return st.one_of(known, too_long, built)
 
 
+@lru_cache(maxsize=None)
 def pipeline_names() -> st.SearchStrategy[str]:
     """Dotted pipeline names such as ``"finra.otc_transparency.ingest_week"``.
 
