@@ -19,7 +19,7 @@ sys.path.insert(0, str(HERE.parent))
 import atheris  # noqa: E402
 
 with atheris.instrument_imports(include=["spine"]):
-    from fuzz._target import load_everything  # noqa: E402
+    from fuzz._target import load_everything
 
 
 def test_one_input(data: bytes) -> None:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, given, settings
 
-from fuzz._target import load_everything  # noqa: E402
-from fuzz.strategies import inputs  # noqa: E402
+from fuzz._target import load_everything
+from fuzz.strategies import inputs
 
 
 def main() -> None:

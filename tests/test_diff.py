@@ -27,7 +27,6 @@ from spine.orchestration.diff import (
     diff_sets,
     same,
 )
-from spine.testing import groups
 from spine.orchestration.render.diff_render import (
     diff_dot,
     diff_mermaid,
@@ -37,6 +36,7 @@ from spine.orchestration.render.diff_render import (
     render_markdown,
     render_text,
 )
+from spine.testing import groups
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot is not installed")
 

@@ -139,7 +139,7 @@ def import_pipeline_modules(settings: Settings) -> list[str]:
     for name in settings.pipelines:
         try:
             importlib.import_module(name)
-        except Exception as exc:  # noqa: BLE001 - user code may fail in any way; report, don't crash
+        except Exception as exc:
             raise ConfigError(
                 f"cannot import pipeline module {name!r} (from {_origin(settings)}): "
                 f"{type(exc).__name__}: {exc}"

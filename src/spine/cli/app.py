@@ -28,7 +28,7 @@ class _Ctx:
         self.config = config
         self.verbose = verbose
         self.color = sys.stdout.isatty() if color is None else color
-        self._ws: Workspace | None = None
+        self._ws: Any = None  # a spine.cli.workspace.Workspace, built on first use
         self.overrides: dict[str, Any] = {}
 
     def workspace(self) -> Any:

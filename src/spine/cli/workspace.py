@@ -50,7 +50,7 @@ class Workspace:
         if self._groups is None:
             from spine.orchestration import default_group_registry, scan
 
-            self.pipelines  # importing pipeline modules may register DSL groups
+            _ = self.pipelines  # importing pipeline modules may register DSL groups
             registry = default_group_registry
             paths = [self.settings.resolve_path(p) for p in self.settings.groups]
             existing = [p for p in paths if p.exists()]

@@ -442,9 +442,9 @@ def find_renames(
                 y = (kind, renames.get(x, x))
                 if y in news_set and y not in used:
                     used.add(y)
-                elif x in open_old:
+                elif x in open_old:  # noqa: B023 - called within this iteration
                     for k2, n2 in news:
-                        if k2 == kind and (k2, n2) not in used and (x, n2) in pending:
+                        if k2 == kind and (k2, n2) not in used and (x, n2) in pending:  # noqa: B023
                             used.add((k2, n2))
                             break
             return len(used) / (len(olds) + len(news_set) - len(used))

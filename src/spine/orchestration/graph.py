@@ -53,7 +53,7 @@ class GraphAnalysis:
         return not self.findings
 
 
-def analyze(group: PipelineGroup) -> GraphAnalysis:  # noqa: C901 - one linear pass, kept together
+def analyze(group: PipelineGroup) -> GraphAnalysis:
     src = group.source
     file = src.file if src else None
     gname = group.name

@@ -11,9 +11,9 @@ JSON carry) and ``from_dict`` reads one back through the same validation as the 
 from __future__ import annotations
 
 import enum
-from types import MappingProxyType
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:

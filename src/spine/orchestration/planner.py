@@ -15,10 +15,10 @@ dependencies, then anything else):
 from __future__ import annotations
 
 import copy
-from types import MappingProxyType
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 
 from spine.core.errors import (

@@ -138,7 +138,7 @@ def check_fields(group: PipelineGroup) -> list[Finding]:
     return findings
 
 
-def _parse(value: Any, doc: Document | None, file: str | None, index: int) -> tuple[PipelineGroup | None, list[Finding]]:  # noqa: C901
+def _parse(value: Any, doc: Document | None, file: str | None, index: int) -> tuple[PipelineGroup | None, list[Finding]]:
     c = _Checker(doc, file)
     source = SourceMap(file=file, document=index)
     if doc is not None:
@@ -304,7 +304,7 @@ def _policy(c: _Checker, spec: dict[str, Any], source: SourceMap, doc: Document 
     return ExecutionPolicy(execution, max_concurrency, on_failure, timeout)
 
 
-def _steps(c: _Checker, items: list[Any], source: SourceMap, doc: Document | None) -> list[PipelineStep]:  # noqa: C901
+def _steps(c: _Checker, items: list[Any], source: SourceMap, doc: Document | None) -> list[PipelineStep]:
     steps: list[PipelineStep] = []
     marks = doc.marks if doc is not None else None
     for i, item in enumerate(items):

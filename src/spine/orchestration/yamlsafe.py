@@ -276,7 +276,7 @@ class _Composer:
         try:
             return getattr(self.constructor, f"construct_yaml_{name}")(node)
         except (ValueError, TypeError, OverflowError, KeyError, AttributeError, IndexError, yaml.YAMLError) as exc:
-            fix = f"fix the value or drop the !!{name} tag" if e.tag else f"fix it, or quote it to keep it as text"
+            fix = f"fix the value or drop the !!{name} tag" if e.tag else "fix it, or quote it to keep it as text"
             self.finding(
                 "invalid-scalar",
                 f"{value!r:.60} is not a valid {name} ({exc}); {fix}",
@@ -345,7 +345,7 @@ class _Composer:
                     doc.findings.append(f)
         return docs
 
-    def _loop(self, parser: Any, docs: list[Document]) -> None:  # noqa: C901 - one state machine
+    def _loop(self, parser: Any, docs: list[Document]) -> None:
         limits = self.limits
         max_depth = limits.max_depth
         max_nodes = limits.max_nodes

@@ -6,7 +6,7 @@ import copy
 import math
 from collections.abc import Collection
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any, Literal
 
 import networkx as nx
@@ -77,7 +77,7 @@ class ExpectedFindings:
 # -- building blocks ------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def template_strings() -> st.SearchStrategy[str]:
     """Jinja2 templates that render with the planner's context, given run params for the
     ``params.<name>`` they use (see :func:`spine.testing.run_params`)."""
@@ -104,7 +104,7 @@ def template_strings() -> st.SearchStrategy[str]:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def policies() -> st.SearchStrategy[ExecutionPolicy]:
     """Valid execution policies; shrinks towards the default policy."""
     timeout = st.one_of(
@@ -124,14 +124,14 @@ def policies() -> st.SearchStrategy[ExecutionPolicy]:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _values(templates: bool) -> st.SearchStrategy[Any]:
     if not templates:
         return param_values()
     return st.one_of(param_values(), template_strings())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _params(templates: bool, max_size: int = 3) -> st.SearchStrategy[dict[str, Any]]:
     if not templates:
         return param_maps(max_size=max_size)
@@ -141,17 +141,17 @@ def _params(templates: bool, max_size: int = 3) -> st.SearchStrategy[dict[str, A
 _VERSIONS = st.integers(min_value=1)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _optional_text(max_size: int) -> st.SearchStrategy[str | None]:
     return st.none() | plain_strings(max_size)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _tags() -> st.SearchStrategy[list[str]]:
     return st.lists(plain_strings(12), max_size=3)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _optional_group_names() -> st.SearchStrategy[str | None]:
     return st.none() | group_names()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import string
-from functools import lru_cache
+from functools import cache
 
 from hypothesis import strategies as st
 
@@ -126,7 +126,7 @@ _GROUP_FIRST = string.ascii_lowercase + string.ascii_uppercase + string.digits
 _GROUP_REST = _GROUP_FIRST + "_.-"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _printable_chars() -> st.SearchStrategy[str]:
     # Every character str.isprintable accepts: no controls, formats, surrogates, private
     # use, unassigned, or separators other than the ASCII space.
@@ -153,7 +153,7 @@ def step_names(*, max_size: int = STEP_NAME_MAX) -> st.SearchStrategy[str]:
     return _step_names(max_size)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _step_names(max_size: int) -> st.SearchStrategy[str]:
     simple = st.text(_SIMPLE_ALPHABET, min_size=1, max_size=min(12, max_size))
     awkward = st.sampled_from([n for n in AWKWARD_STEP_NAMES if len(n) <= max_size])
@@ -188,7 +188,7 @@ def invalid_step_names(*, schema_detectable: bool = False) -> st.SearchStrategy[
     return _invalid_step_names(schema_detectable)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _invalid_step_names(schema_detectable: bool) -> st.SearchStrategy[str]:
     bad = _BAD_CHARS_SCHEMA if schema_detectable else _BAD_CHARS_SCHEMA + _BAD_CHARS_EXTRA
     base = st.text(_SIMPLE_ALPHABET, min_size=1, max_size=12)
@@ -210,7 +210,7 @@ def _invalid_step_names(schema_detectable: bool) -> st.SearchStrategy[str]:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema_blind_step_names() -> st.SearchStrategy[str]:
     """Invalid step names that the JSON Schema's approximate pattern accepts: an invisible
     character (no-break space, private use, noncharacter …) inside a short name."""
@@ -228,7 +228,7 @@ def group_names(*, max_size: int = 40) -> st.SearchStrategy[str]:
     return _group_names(max_size)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _group_names(max_size: int) -> st.SearchStrategy[str]:
     built = st.tuples(
         st.sampled_from(_GROUP_FIRST), st.text(_GROUP_REST, max_size=max_size - 1)
@@ -245,7 +245,7 @@ def _collapse_dots(name: str) -> str:
     return name
 
 
-@lru_cache(maxsize=None)
+@cache
 def invalid_group_names() -> st.SearchStrategy[str]:
     """Group names the format rejects: path traversal, spaces, unicode, ``..``, a bad first
     character, a trailing newline, more than 128 characters, the empty name.
@@ -281,7 +281,7 @@ def invalid_group_names() -> st.SearchStrategy[str]:
     return st.one_of(known, too_long, built)
 
 
-@lru_cache(maxsize=None)
+@cache
 def pipeline_names() -> st.SearchStrategy[str]:
     """Dotted pipeline names such as ``"finra.otc_transparency.ingest_week"``.
 

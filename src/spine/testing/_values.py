@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import string
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from hypothesis import strategies as st
@@ -25,7 +25,7 @@ _IDENT_FIRST = string.ascii_lowercase + "_"
 _IDENT_REST = string.ascii_lowercase + string.digits + "_"
 
 
-@lru_cache(maxsize=None)
+@cache
 def identifiers(max_size: int = 12) -> st.SearchStrategy[str]:
     """Python/Jinja identifiers usable as ``params.<name>`` in a template. Shrinks to ``"a"``."""
     return (
@@ -35,7 +35,7 @@ def identifiers(max_size: int = 12) -> st.SearchStrategy[str]:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def param_keys() -> st.SearchStrategy[str]:
     """Param names: mostly identifiers, sometimes keys YAML would misread if unquoted."""
     return st.one_of(identifiers(), st.sampled_from(AWKWARD_PARAM_KEYS))
@@ -45,13 +45,13 @@ def _no_template(text: str) -> bool:
     return "{{" not in text and "{%" not in text
 
 
-@lru_cache(maxsize=None)
+@cache
 def plain_strings(max_size: int = 20) -> st.SearchStrategy[str]:
     """Any text (control characters included) that is not a Jinja2 template."""
     return st.text(st.characters(codec="utf-8"), max_size=max_size).filter(_no_template)
 
 
-@lru_cache(maxsize=None)
+@cache
 def scalars() -> st.SearchStrategy[Any]:
     """YAML scalars that load back equal: null, bool, int, finite-or-infinite float (no
     NaN, which is not equal to itself), text, dates."""
@@ -65,7 +65,7 @@ def scalars() -> st.SearchStrategy[Any]:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def param_values(*, max_leaves: int = 6) -> st.SearchStrategy[Any]:
     """Param values: scalars, and lists and mappings (string keys) of them. No templates."""
     return st.recursive(
@@ -78,7 +78,7 @@ def param_values(*, max_leaves: int = 6) -> st.SearchStrategy[Any]:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def param_maps(*, max_size: int = 3) -> st.SearchStrategy[dict[str, Any]]:
     """A step's params or a group's defaults (no templates)."""
     return st.dictionaries(param_keys(), param_values(), max_size=max_size)

@@ -21,7 +21,7 @@ from typing import Any
 
 from spine.core.findings import Finding, Severity
 from spine.orchestration.models import PipelineGroup
-from spine.orchestration.render.view import GraphView, NodeKind, build_graph_view
+from spine.orchestration.render.view import NodeKind, build_graph_view
 
 _SLUG = re.compile(r"[^A-Za-z0-9_.-]+")
 
