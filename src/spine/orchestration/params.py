@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -55,19 +55,23 @@ def is_template(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
-def has_template(value: Any) -> bool:
-    """True when ``value`` or anything inside it is a template string."""
+def templates_in(value: Any) -> Iterator[str]:
+    """Every template string in ``value``, however deeply nested in lists and mappings."""
     stack = [value]
     while stack:
         v = stack.pop()
         if isinstance(v, str):
             if "{{" in v or "{%" in v:
-                return True
-        elif isinstance(v, dict):
+                yield v
+        elif isinstance(v, Mapping):
             stack.extend(v.values())
         elif isinstance(v, list):
             stack.extend(v)
-    return False
+
+
+def has_template(value: Any) -> bool:
+    """True when ``value`` or anything inside it is a template string."""
+    return next(templates_in(value), None) is not None
 
 
 #: Largest string, list or number a template may build (characters, items or bits).

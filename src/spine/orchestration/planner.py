@@ -42,6 +42,7 @@ from spine.orchestration.params import (
     is_template,
     render_value,
     template_problem,
+    templates_in,
 )
 from spine.orchestration.spec import check_fields
 from spine.orchestration.suggest import did_you_mean
@@ -192,20 +193,12 @@ def check_templates(group: PipelineGroup) -> list[Finding]:
     seen: dict[str, str | None] = {}
 
     def scan(value: Any, where: str, pos: tuple[int | None, int | None], step: str | None) -> None:
-        stack = [value]
-        while stack:
-            v = stack.pop()
-            if isinstance(v, str):
-                if is_template(v):
-                    if v not in seen:
-                        seen[v] = template_problem(v)
-                    problem = seen[v]
-                    if problem:
-                        findings.append(Finding("template-error", f"{where}: {problem}", file=file, line=pos[0], column=pos[1], group=group.name, step=step))
-            elif isinstance(v, dict):
-                stack.extend(v.values())
-            elif isinstance(v, list):
-                stack.extend(v)
+        for v in templates_in(value):
+            if v not in seen:
+                seen[v] = template_problem(v)
+            problem = seen[v]
+            if problem:
+                findings.append(Finding("template-error", f"{where}: {problem}", file=file, line=pos[0], column=pos[1], group=group.name, step=step))
 
     for key, value in group.defaults.items():
         scan(value, f"default {key!r}", src.of_field(f"spec.defaults.{key}") if src else (None, None), None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -14,6 +13,7 @@ from hypothesis.errors import InvalidArgument
 from spine.framework.params import ParamDef
 from spine.framework.registry import PipelineRegistry
 from spine.orchestration.models import PipelineGroup
+from spine.orchestration.params import templates_in
 from spine.testing._checks import check_bool
 from spine.testing._values import identifiers, param_keys, param_values, plain_strings
 
@@ -124,25 +124,12 @@ def _names_in(text: str) -> tuple[tuple[str, bool, bool], ...]:
     return tuple((n, lone and len(found) == 1, n in guarded) for n in found)
 
 
-def _strings(value: Any) -> Iterator[str]:
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, str):
-            if "{{" in v or "{%" in v:
-                yield v
-        elif isinstance(v, dict):
-            stack.extend(v.values())
-        elif isinstance(v, list):
-            stack.extend(v)
-
-
 def template_param_names(group: PipelineGroup) -> set[str]:
     """Every run param name ``X`` that a template of ``group`` uses as ``params.X`` or
     ``params['X']`` (in group defaults and step params)."""
     names: set[str] = set()
     for value in [*group.defaults.values(), *(v for s in group.steps for v in s.params.values())]:
-        for text in _strings(value):
+        for text in templates_in(value):
             names.update(n for n, _, _ in _names_in(text))
     return names
 
@@ -151,7 +138,7 @@ def _unguarded_template_names(group: PipelineGroup) -> set[str]:
     """Names some template uses without coping with their absence: leaving one out must fail."""
     names: set[str] = set()
     for value in [*group.defaults.values(), *(v for s in group.steps for v in s.params.values())]:
-        for text in _strings(value):
+        for text in templates_in(value):
             names.update(n for n, _, guarded in _names_in(text) if not guarded)
     return names
 
