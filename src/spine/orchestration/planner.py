@@ -15,7 +15,7 @@ dependencies, then anything else):
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
@@ -192,19 +192,29 @@ def check_templates(group: PipelineGroup) -> list[Finding]:
     findings: list[Finding] = []
     seen: dict[str, str | None] = {}
 
-    def scan(value: Any, where: str, pos: tuple[int | None, int | None], step: str | None) -> None:
+    def scan(value: Any, where: Callable[[], str], pos: Callable[[], tuple[int | None, int | None]], step: str | None) -> None:
+        # Positions and labels are computed only for a finding: most values hold no template.
         for v in templates_in(value):
             if v not in seen:
                 seen[v] = template_problem(v)
             problem = seen[v]
             if problem:
-                findings.append(Finding("template-error", f"{where}: {problem}", file=file, line=pos[0], column=pos[1], group=group.name, step=step))
+                line, column = pos()
+                findings.append(Finding("template-error", f"{where()}: {problem}", file=file, line=line, column=column, group=group.name, step=step))
 
+    nowhere = (None, None)
     for key, value in group.defaults.items():
-        scan(value, f"default {key!r}", src.of_field(f"spec.defaults.{key}") if src else (None, None), None)
+        scan(value, lambda key=key: f"default {key!r}", lambda key=key: src.of_field(f"spec.defaults.{key}") if src else nowhere, None)
     for i, step in enumerate(group.steps):
         for key, value in step.params.items():
-            scan(value, f"step {step.name!r} param {key!r}", src.of_step(i, "params") if src else (None, None), step.name)
+            if not isinstance(value, (str, list, Mapping)):
+                continue
+            scan(
+                value,
+                lambda step=step, key=key: f"step {step.name!r} param {key!r}",
+                lambda i=i: src.of_step(i, "params") if src else nowhere,
+                step.name,
+            )
     return findings
 
 
