@@ -244,11 +244,15 @@ def test_templated_groups_render_every_template(data):
     group = data.draw(groups(templates=True, max_steps=6))
     params = data.draw(run_params(group))
     plan = resolve(group, params)
+    # A run param's own value may hold "{{" (it is data, rendered once, never re-parsed):
+    # what must not survive is the template text itself.
     for planned in plan.steps:
         for key, source in planned.param_sources.items():
             if source.template is not None:
                 value = planned.params[key]
-                assert not (isinstance(value, str) and "{{" in value), (key, value)
+                assert value != source.template, (key, value)
+                if isinstance(value, str) and "{{" in value:
+                    assert any("{{" in repr(v) for v in params.values()), (key, value)
 
 
 @PROPERTY
