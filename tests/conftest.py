@@ -8,9 +8,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, settings
 
 from spine.framework import default_pipeline_registry
 from spine.orchestration import default_group_registry
+
+# CI gates a merge: it explores the same examples every run (derandomize), so a red build
+# means a change broke something, not that the dice found an old bug. Local runs stay
+# random and keep hypothesis's example database, which is where new bugs are found.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
