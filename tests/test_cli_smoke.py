@@ -44,3 +44,25 @@ def test_plan_json_shape(in_tmp: Path, invoke) -> None:
     assert data["generations"] == [["a"], ["b"]]
     assert data["critical_path"] == ["a", "b"]
     assert data["batch_id"].startswith("group_demo.group_")
+
+
+def test_verbose_logs_go_to_stderr_and_stdout_stays_json(in_tmp: Path, invoke) -> None:
+    """-v logs loading and planning through structlog on stderr; stdout is still pure JSON."""
+    (in_tmp / "g.yaml").write_text(GOOD)
+    code, out, err = invoke("-v", "group", "plan", "g.yaml", "--param", "tier=T1", "--json")
+    assert code == 0
+    assert json.loads(out)["group"]["name"] == "demo.group"
+    assert "loaded 1 document(s)" in err and "resolved demo.group: 2 step(s)" in err
+
+
+def test_library_logs_nothing_unless_configured(in_tmp: Path, capsys) -> None:
+    """Using the library prints nothing: its loggers are silent until the CLI configures them."""
+    import logging
+
+    from spine.orchestration import PlanResolver, load_group_from_yaml
+
+    logging.getLogger("spine").handlers.clear()
+    logging.getLogger("spine").propagate = True
+    PlanResolver().resolve(load_group_from_yaml(GOOD), {"tier": "T1"})
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", "")

@@ -8,7 +8,9 @@ file does not hide the problems of the others.
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,7 @@ from spine.orchestration.spec import parse_document
 from spine.orchestration.yamlsafe import Limits, gc_paused, read_bytes, read_documents
 
 YAML_SUFFIXES = (".yaml", ".yml")
+_log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -112,9 +115,19 @@ def read_text(data: bytes | str, label: str, limits: Limits | None = None) -> li
 def scan(paths: Iterable[str | os.PathLike[str]], limits: Limits | None = None) -> list[LoadedGroup]:
     """Every document of every file under ``paths``."""
     out: list[LoadedGroup] = []
+    started = time.perf_counter()
+    files = 0
     with gc_paused():
         for path in iter_group_files(paths):
-            out.extend(read_file(path, limits))
+            files += 1
+            loaded = read_file(path, limits)
+            _log.debug("read %s: %d document(s)", path, len(loaded), extra={"file": str(path), "documents": len(loaded)})
+            out.extend(loaded)
+    _log.info(
+        "loaded %d document(s) from %d file(s) in %.3f s",
+        len(out), files, time.perf_counter() - started,
+        extra={"files": files, "documents": len(out), "seconds": round(time.perf_counter() - started, 3)},
+    )
     return out
 
 

@@ -15,6 +15,8 @@ dependencies, then anything else):
 from __future__ import annotations
 
 import copy
+import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -261,6 +263,8 @@ def raise_for(findings: list[Finding], analysis: GraphAnalysis | None = None) ->
     raise PlanResolutionError(findings=errors)
 
 
+_log = logging.getLogger(__name__)
+
 _SPEC_CODES = {
     "wrong-type", "missing-key", "unknown-key", "invalid-value", "invalid-name",
     "invalid-step-name", "duplicate-step", "empty-group", "wrong-api-version", "wrong-kind",
@@ -285,8 +289,16 @@ class PlanResolver:
         batch_id: str | None = None,
     ) -> ExecutionPlan:
         """The plan for ``group`` run with ``params``; raises a :class:`GroupError` subclass."""
+        started = time.perf_counter()
         with gc_paused():
-            return self._resolve(group, params, batch_id)
+            plan = self._resolve(group, params, batch_id)
+        took = time.perf_counter() - started
+        _log.info(
+            "resolved %s: %d step(s), %d generation(s) in %.3f s",
+            group.name, len(plan.steps), len(plan.generations), took,
+            extra={"group": group.name, "steps": len(plan.steps), "batch_id": plan.batch_id, "seconds": round(took, 3)},
+        )
+        return plan
 
     def _resolve(self, group: PipelineGroup, params: Mapping[str, Any] | None, batch_id: str | None) -> ExecutionPlan:
         run_params = dict(params or {})
