@@ -47,8 +47,14 @@ def fuzz_cmd(c: Any, paths: tuple[str, ...], examples: int, seed: int | None, fm
             state = "skipped" if result.skipped else f"{'ok' if result.ok else 'FAILED'} ({result.examples} examples)"
             click.echo(f"  {safe(name)}: {result.name} … {state}", err=True)
 
-    for group in loaded:
-        results.append(fuzz_group(group, registry, examples=examples, seed=seed, progress=progress))
+    def starting(name: str, check: str) -> None:
+        if fmt == "text":
+            click.echo(f"  {safe(name)}: {check} … running up to {examples} examples", err=True)
+
+    for i, group in enumerate(loaded, 1):
+        if fmt == "text":
+            click.echo(f"[{i}/{len(loaded)}] {safe(group.name)}", err=True)
+        results.append(fuzz_group(group, registry, examples=examples, seed=seed, progress=progress, starting=starting))
     ok = all(r.ok for r in results) and not invalid
     if fmt == "json":
         dump_json(

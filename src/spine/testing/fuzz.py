@@ -124,6 +124,7 @@ def fuzz_group(
     examples: int = 100,
     seed: int = 0,
     progress: Callable[[str, CheckResult], None] | None = None,
+    starting: Callable[[str, str], None] | None = None,
 ) -> FuzzResult:
     """Run the three checks against ``group``; see the module docstring."""
     from hypothesis.errors import InvalidArgument, Unsatisfiable
@@ -181,6 +182,8 @@ def fuzz_group(
         (CHECKS[2], lambda: mutations(group, registry), mutated),
     ]
     for name, make, check in plan:
+        if starting is not None:
+            starting(group.name, name)
         try:
             strategy = make()
         except InvalidArgument as exc:
