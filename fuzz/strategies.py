@@ -12,6 +12,8 @@ _TOKENS = [
     "!!python/object/apply:os.system [x]\n", "!!int x", "!custom ", "[", "]", "{", "}", ": ", "- ",
     "\n", "  ", "\t", "'", '"', "?", "#", "%YAML 1.1\n", "name: \"<script>\"\n", "\u202e", "\x00",
     "\ufeff", "😀", "{{ params.x }}", "{% for %}", "9 ** 9 ** 9", "~", "yes", "2024-01-05", "0x1F",
+    "{{ params.x | defualt(1) }}", "{{ params.x | upper }}", "{{ x is nonsense }}", "{{ params.x[0] }}",
+    "      params: {t: \"{{ params.tier | nofilter }}\"}\n",
 ]
 
 

@@ -66,3 +66,21 @@ def test_library_logs_nothing_unless_configured(in_tmp: Path, capsys) -> None:
     PlanResolver().resolve(load_group_from_yaml(GOOD), {"tier": "T1"})
     captured = capsys.readouterr()
     assert (captured.out, captured.err) == ("", "")
+
+
+def test_report_counts_unreadable_documents_apart(in_tmp: Path, invoke) -> None:
+    """A report over a folder with an unreadable file says so apart from invalid groups, and exits 1."""
+    (in_tmp / "groups").mkdir()
+    (in_tmp / "groups" / "good.yaml").write_text(GOOD)
+    (in_tmp / "groups" / "broken.yaml").write_text("a: [\n")
+    code, _, err = invoke("group", "report", "groups", "-o", "site", "--param", "tier=T1", "--no-svg")
+    assert code == 1
+    assert "1 group report(s), 0 invalid; 1 document(s) could not be read" in err
+    assert (in_tmp / "site" / "index.html").exists()
+
+
+def test_report_on_an_empty_folder_is_a_usage_error(in_tmp: Path, invoke) -> None:
+    """An empty folder is exit 2 for report, as for validate and fuzz."""
+    (in_tmp / "empty").mkdir()
+    code, _, err = invoke("group", "report", "empty", "-o", "site")
+    assert code == 2 and "no group files" in err

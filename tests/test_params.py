@@ -324,3 +324,20 @@ class TestValidateTemplates:
         """Templates using only params, group, step and batch_id are fine."""
         group = one_step(params={"x": "{{ params.a }}-{{ group.name }}-{{ step.name }}-{{ batch_id }}"})
         assert validate_group(group) == []
+
+
+class TestCompileProblems:
+    def test_unknown_filter_is_a_template_error_with_a_suggestion(self) -> None:
+        """A misspelled filter is a template-error finding with did-you-mean, not a traceback (atheris found it)."""
+        from spine.orchestration import PipelineGroup, validate_group
+
+        group = PipelineGroup(name="g").add("a", "p", params={"x": "{{ params.symbols | defualt([]) }}"})
+        (f,) = validate_group(group)
+        assert (f.code, "did you mean 'default'" in f.message, "\n" in f.message) == ("template-error", True, False)
+
+    def test_unknown_test_is_a_template_error(self) -> None:
+        """An unknown Jinja test (`is nonsense`) is a template-error finding too."""
+        from spine.orchestration import PipelineGroup, validate_group
+
+        group = PipelineGroup(name="g").add("a", "p", params={"x": "{{ params.x is nonsense }}"})
+        assert [f.code for f in validate_group(group)] == ["template-error"]

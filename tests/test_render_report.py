@@ -224,11 +224,12 @@ class TestContent:
         assert ids == [f"node-n{i}" for i in range(5)]
 
     def test_every_finding_is_shown_with_its_position(self, tmp_path: Path) -> None:
-        """Each finding of an invalid group is listed with its ``file:line:column``, code and message."""
+        """Each finding of an invalid group is listed, in file order, with its ``file:line:column``, code and message."""
         path = tmp_path / "broken.yaml"
         path.write_text(INVALID_YAML)
         (lg,) = scan([path])
         findings = list(lg.findings) + validate_group(lg.group)
+        findings.sort(key=lambda f: (f.line, f.column))
         assert {f.code for f in findings} >= {"missing-dependency", "cycle"}
         page = render_report(build_report(lg.group, findings=findings, svg=False))
         rows = [text(r) for r in re.findall(r'<tr class="finding[^"]*">(.*?)</tr>', page, re.S)]

@@ -88,7 +88,7 @@ def _apply_limits(c: _Ctx, max_file_size: int | None) -> None:
 
 @cli.group()
 def group() -> None:
-    """Pipeline groups: list, show, validate, plan."""
+    """Pipeline groups: validate, plan, graph, report, diff, fuzz, list, show."""
 
 
 @group.command("validate")

@@ -30,7 +30,7 @@ def _finding_line(f: Any, color: bool) -> str:
 
 
 def collect(
-    ws: Workspace, paths: Sequence[str], strict: bool, *, mermaid: bool = False
+    ws: Workspace, paths: Sequence[str], strict: bool, *, mermaid: bool = False, verb: str = "validate"
 ) -> tuple[list[dict[str, Any]], list[Any], bool]:
     """Load and check every group under ``paths`` (or the configured and Python-registered
     groups when none are given): ``(groups, findings, pipelines_checked)``.
@@ -49,7 +49,7 @@ def collect(
             if g.source is None or g.source.file is None:
                 extra.append(LoadedGroup(None, 0, g, [], g.name))
         if not paths and not extra:
-            raise UsageProblem("give files or folders to validate, or configure [tool.spine] groups")
+            raise UsageProblem(f"give files or folders to {verb}, or configure [tool.spine] groups")
         del files
     loaded = scan(paths, ws.settings.limits) + extra if paths else extra
     if paths and not loaded:
@@ -380,14 +380,17 @@ def report(ws: Workspace, paths: Sequence[str], output: str, param_items: Sequen
 
     params = parse_params(param_items)
     loaded = scan(paths, ws.settings.limits)
+    if not loaded:
+        raise UsageProblem(f"no group files (*.yaml, *.yml) found in {', '.join(map(str, paths))}")
     registry = ws.registry_or_none
     reports = []
     bad = 0
+    unreadable = 0
     for lg in loaded:
         if lg.group is None:
             for f in lg.findings:
                 click.echo(_finding_line(f, False), err=True)
-            bad += 1
+            unreadable += 1
             continue
         findings = list(lg.findings) + check_group(lg.group, registry)
         plan_obj = None
@@ -409,8 +412,9 @@ def report(ws: Workspace, paths: Sequence[str], output: str, param_items: Sequen
         path = write_report(output, reports[0])
     else:
         path = write_site(output, reports)
-    click.echo(f"wrote {safe(str(path))} ({len(reports)} group report(s); {bad} invalid)", err=True)
-    return EXIT_INVALID if bad else EXIT_OK
+    extra = f"; {unreadable} document(s) could not be read (see above)" if unreadable else ""
+    click.echo(f"wrote {safe(str(path))} ({len(reports)} group report(s), {bad} invalid{extra})", err=True)
+    return EXIT_INVALID if bad or unreadable else EXIT_OK
 
 
 def _unresolved(findings: Sequence[Any]) -> list[Any]:

@@ -36,7 +36,7 @@ def fuzz_cmd(c: Any, paths: tuple[str, ...], examples: int, seed: int | None, fm
 
     ws = c.workspace()
     seed = seed if seed is not None else random.SystemRandom().randrange(2**32)
-    groups, findings, _ = collect(ws, paths, strict=False)
+    groups, findings, _ = collect(ws, paths, strict=False, verb="fuzz")
     registry = ws.registry_or_none
     loaded = _groups_of(ws, paths)
     results = []

@@ -170,14 +170,26 @@ def _compile(text: str) -> tuple[bool, Any]:
 
 def template_problem(text: str) -> str | None:
     """A syntax or unknown-name problem with ``text``, found without rendering it."""
-    from jinja2 import TemplateSyntaxError, meta
+    from jinja2 import TemplateError, TemplateSyntaxError, meta
 
     env = _environment()
     try:
         ast = env.parse(text)
     except TemplateSyntaxError as exc:
         return f"template {text!r:.80} has a syntax error: {exc.message}"
-    unknown = sorted(meta.find_undeclared_variables(ast) - set(CONTEXT_NAMES))
+    try:
+        # compiles the template: an unknown filter or test is found here
+        unknown = sorted(meta.find_undeclared_variables(ast) - set(CONTEXT_NAMES))
+    except TemplateError as exc:
+        hint = ""
+        m = re.search(r"No (filter|test) named '([^']*)'", str(exc))
+        if m:
+            from spine.orchestration.suggest import did_you_mean
+
+            names = env.filters if m.group(1) == "filter" else env.tests
+            hint = did_you_mean(m.group(2), names)
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return f"template {text!r:.80} cannot be compiled: {first_line.rstrip('.')}{hint}"
     if unknown:
         from spine.orchestration.suggest import did_you_mean
 
@@ -222,8 +234,8 @@ def _render_text(text: str, context: Mapping[str, Any]) -> Any:
         hint = ""
         if missing and m and m.group("attr") is not None and "params" in text:
             hint = f"; pass it with --param {missing}=…, or write {{{{ params.{missing} | default(…) }}}}"
-        what = f"undefined name {missing!r}" if missing else str(exc)
-        raise TemplateProblem(f"template {text!r:.80} uses {what}{hint}", "template-undefined") from exc
+        what = f"uses undefined name {missing!r}" if missing else f"failed: {exc}"
+        raise TemplateProblem(f"template {text!r:.80} {what}{hint}", "template-undefined") from exc
     except TemplateError as exc:
         raise TemplateProblem(f"template {text!r:.80} failed: {exc}") from exc
     except (TypeError, ValueError, ArithmeticError, AttributeError, LookupError, MemoryError, RecursionError) as exc:

@@ -185,6 +185,7 @@ def build_report(
         }
         for n in view.nodes
     )
+    findings = sorted(findings, key=lambda f: (f.line is None, f.line or 0, f.column or 0))
     errors = sum(f.severity is Severity.ERROR for f in findings)
     return ReportData(
         name=group.name,

@@ -31,6 +31,9 @@ def dot_to_svg(dot_source: str, *, timeout: float = 300.0) -> str:
     """Lay out ``dot_source`` with Graphviz and return the SVG text."""
     exe = find_dot()
     if exe is None:
+        override = os.environ.get("SPINE_DOT")
+        if override:
+            raise GraphvizNotFoundError(f"SPINE_DOT={override} does not exist: point it at Graphviz's dot or unset it. {INSTALL_HINT}")
         raise GraphvizNotFoundError(INSTALL_HINT)
     try:
         proc = subprocess.run(
