@@ -257,10 +257,7 @@ def _plan_text(plan: Any, checked: bool, color: bool) -> None:
         click.echo(f"params:    {safe(short(dict(plan.params), 100))}")
     click.echo(f"\n{'#':>4}  {'gen':>3}  step")
     for s in plan.steps:
-        deps = f"  ← {', '.join(safe(d) for d in s.depends_on)}" if s.depends_on else ""
-        click.echo(f"{s.sequence_order:>4}  {s.generation:>3}  {safe(s.name)}  [{safe(s.pipeline)}]{deps}")
-        if s.params:
-            click.echo(f"           params {safe(short(dict(s.params), 100))}")
+        _echo_step(s, f"{s.sequence_order:>4}  {s.generation:>3}  ", "           ")
     click.echo("\ngenerations (steps in one generation may run together):")
     for i, gen in enumerate(plan.generations):
         click.echo(f"  {i}: {', '.join(safe(n) for n in gen)}")
@@ -269,6 +266,14 @@ def _plan_text(plan: Any, checked: bool, color: bool) -> None:
         click.echo(_finding_line(w, color), err=True)
     if not checked:
         click.echo(f"note: {NO_PIPELINES_NOTE}", err=True)
+
+
+def _echo_step(s: Any, lead: str, indent: str) -> None:
+    """One step (of a group or a plan) as text: name, pipeline, dependencies, params."""
+    deps = f"  ← {', '.join(safe(d) for d in s.depends_on)}" if s.depends_on else ""
+    click.echo(f"{lead}{safe(s.name)}  [{safe(s.pipeline)}]{deps}")
+    if s.params:
+        click.echo(f"{indent}params {safe(short(dict(s.params), 100))}")
 
 
 def list_groups(ws: Workspace, domain: str | None, as_json: bool) -> int:
@@ -320,10 +325,7 @@ def show(ws: Workspace, target: str, group_name: str | None, fmt: str) -> int:
             click.echo(f"  defaults: {safe(short(dict(group.defaults), 120))}")
         click.echo(f"  steps ({len(group.steps)}):")
         for s in group.steps:
-            deps = f" ← {', '.join(safe(d) for d in s.depends_on)}" if s.depends_on else ""
-            click.echo(f"    - {safe(s.name)} [{safe(s.pipeline)}]{deps}")
-            if s.params:
-                click.echo(f"        params {safe(short(dict(s.params), 100))}")
+            _echo_step(s, "    - ", "        ")
     return EXIT_OK
 
 
