@@ -400,7 +400,7 @@ class TestListAndShow:
         code, out, _ = invoke("group", "show", "demo.weekly")
         assert code == 0
         assert "demo.weekly v1" in out and "A demo" in out
-        assert "normalize [demo.normalize] ← ingest" in out
+        assert "normalize  [demo.normalize]  ← ingest" in out
 
     def test_show_file_yaml_round_trips(self, in_tmp: Path, invoke) -> None:
         """group show FILE --format yaml prints YAML that loads back to an equal group."""
