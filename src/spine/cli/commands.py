@@ -44,13 +44,11 @@ def collect(
     extra: list[LoadedGroup] = []
     if not paths:
         paths = tuple(str(ws.settings.resolve_path(p)) for p in ws.settings.groups)
-        files = {str(p) for p in paths}
         for g in ws.groups():  # groups registered in Python (DSL) are checked too
             if g.source is None or g.source.file is None:
                 extra.append(LoadedGroup(None, 0, g, [], g.name))
         if not paths and not extra:
             raise UsageProblem(f"give files or folders to {verb}, or configure [tool.spine] groups")
-        del files
     loaded = scan(paths, ws.settings.limits) + extra if paths else extra
     if paths and not loaded:
         raise UsageProblem(f"no group files (*.yaml, *.yml) found in {', '.join(map(str, paths))}")

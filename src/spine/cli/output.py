@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from collections.abc import Iterable
 from typing import Any, TextIO
 
 from spine.core.jsonable import jsonable
@@ -59,7 +58,3 @@ def colour(text: str, fg: str, *, enabled: bool) -> str:
 def short(value: Any, width: int = 60) -> str:
     text = json.dumps(jsonable(value), ensure_ascii=False)
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def lines(items: Iterable[str], indent: str = "  ") -> str:
-    return "\n".join(indent + i for i in items)

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from spine.core.errors import GroupError, InvalidGroupSpecError
+from spine.core.errors import InvalidGroupSpecError
 from spine.core.findings import Finding
 from spine.orchestration.models import PipelineGroup
 from spine.orchestration.spec import parse_document
@@ -187,7 +187,6 @@ def group_to_yaml(group: PipelineGroup | Iterable[PipelineGroup]) -> str:
 
 
 __all__ = [
-    "GroupError",
     "LoadedGroup",
     "group_to_yaml",
     "iter_group_files",

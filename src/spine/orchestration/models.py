@@ -11,7 +11,7 @@ JSON carry) and ``from_dict`` reads one back through the same validation as the 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -270,5 +270,3 @@ def _frozen_map(value: Mapping[str, Any]) -> Mapping[str, Any]:
 def _enum_value(value: Any) -> Any:
     return value.value if isinstance(value, enum.Enum) else value
 
-
-GroupFactory = Callable[[], PipelineGroup]

@@ -20,7 +20,6 @@ a given ``seed``.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -218,4 +217,3 @@ def _describe(old: PipelineGroup, new: PipelineGroup, kind: str) -> dict[str, An
 
 
 __all__ = ["CHECKS", "CheckResult", "Counterexample", "FuzzResult", "fuzz_group"]
-_ = dataclasses  # keep the import for type checkers of to_dict users

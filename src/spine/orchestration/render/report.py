@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -354,10 +354,3 @@ def write_site(folder: str | Path, reports: Iterable[ReportData]) -> Path:
     index = out / "index.html"
     index.write_text(render_index(items, pages), encoding="utf-8")
     return index
-
-
-def report_dict(data: ReportData) -> dict[str, Any]:
-    """The report data as plain JSON-able data (for tests and tools)."""
-    d = asdict(data)
-    d["findings"] = [f.to_dict() for f in data.findings]
-    return d
