@@ -35,7 +35,7 @@ PARAMS = ["--param", "tier=NMS_TIER_1", "--param", "week_ending=2024-01-05"]
 GEN_CODE = r"""
 import sys, time, json
 from spine.orchestration import scan
-from spine.orchestration.render import build_graph_view, to_dot, to_mermaid
+from spine.render import build_graph_view, to_dot, to_mermaid
 (lg,) = scan([sys.argv[1]])
 g = lg.group
 t0 = time.perf_counter(); view = build_graph_view(g); t1 = time.perf_counter()
@@ -97,7 +97,7 @@ def main() -> None:
         print(f"  {key}: per-step cost at {last['n']:,} / at {first['n']:,} = {b / a:.2f} (linear ≈ 1)")
     (HERE / "out" / "render_results.json").write_text(json.dumps({"report_s": report_times, "dot_alone_s": dot_times, "generation": rows}, indent=2))
     print("\nWhere Graphviz is the limit: its layout is superlinear; spine reduces its effort above ~1,500 nodes+edges "
-          "(see spine.orchestration.render.dot.layout_effort) and the report says so. For 10k+ steps use --format dot/mermaid or --no-svg.")
+          "(see spine.render.dot.layout_effort) and the report says so. For 10k+ steps use --format dot/mermaid or --no-svg.")
 
 
 if __name__ == "__main__":

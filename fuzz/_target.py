@@ -11,7 +11,7 @@ from spine.core.errors import GroupError
 from spine.core.limits import Limits
 from spine.orchestration.planner import PlanResolver, validate_group
 from spine.orchestration.spec import parse_document
-from spine.orchestration.yamlsafe import read_documents
+from spine.yamlio.reader import read_documents
 
 #: Small limits so that a fuzzer explores the limit paths too, not just big inputs.
 RUN_PARAMS = {"tier": "NMS_TIER_1", "week_ending": "2024-01-05", "trade_date": "2024-01-05", "x": 1}

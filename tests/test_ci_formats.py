@@ -24,8 +24,8 @@ from spine.cli.formats import (
 )
 from spine.core.findings import Finding, Severity
 from spine.orchestration import analyze, scan, validate_group
-from spine.orchestration.lint import lint_group
-from spine.orchestration.render import build_graph_view, to_mermaid
+from spine.lint.rules import lint_group
+from spine.render import build_graph_view, to_mermaid
 
 REPO = Path(__file__).resolve().parents[1]
 

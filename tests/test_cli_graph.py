@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from spine.orchestration import load_groups
-from spine.orchestration.render import build_graph_view, to_dot, to_mermaid
+from spine.render import build_graph_view, to_dot, to_mermaid
 
 REPO = Path(__file__).resolve().parents[1]
 FINRA = REPO / "examples" / "groups" / "finra_weekly_refresh.yaml"

@@ -1,4 +1,4 @@
-"""The plan diff library (spine.orchestration.diff) and its renderers (render.diff_render)."""
+"""The plan diff library (spine.diff.compare) and its renderers (render.diff_render)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spine.orchestration import PipelineGroup, PipelineStep
-from spine.orchestration.diff import (
+from spine.diff.compare import (
     MAX_RENAME_CANDIDATES,
     Change,
     DiffReport,
@@ -27,7 +27,7 @@ from spine.orchestration.diff import (
     diff_sets,
     same,
 )
-from spine.orchestration.render.diff_render import (
+from spine.render.diff_render import (
     diff_dot,
     diff_mermaid,
     md_escape,

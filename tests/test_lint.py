@@ -22,7 +22,7 @@ from spine.orchestration import (
     analyze,
     load_group_from_yaml,
 )
-from spine.orchestration.lint import LINT_CODES, Closure, lint_group
+from spine.lint.rules import LINT_CODES, Closure, lint_group
 
 REPO = Path(__file__).resolve().parents[1]
 

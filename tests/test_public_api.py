@@ -7,7 +7,7 @@ import inspect
 
 import pytest
 
-PACKAGES = ["spine.orchestration", "spine.framework", "spine.core"]
+PACKAGES = ["spine.core", "spine.yamlio", "spine.framework", "spine.orchestration", "spine.lint", "spine.diff", "spine.render", "spine.testing"]
 
 
 def isort_key(name: str) -> tuple[int, str]:

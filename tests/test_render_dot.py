@@ -19,7 +19,7 @@ import pytest
 from _golden import check_golden
 
 from spine.orchestration import PipelineGroup, PipelineStep, load_groups
-from spine.orchestration.render import build_graph_view, layout_effort, to_dot
+from spine.render import build_graph_view, layout_effort, to_dot
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_FILES = sorted((REPO / "examples" / "groups").rglob("*.yaml"))

@@ -23,8 +23,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from spine.orchestration import PipelineGroup, PipelineStep, load_groups
-from spine.orchestration.render import build_graph_view, to_mermaid
-from spine.orchestration.render.mermaid import escape_label
+from spine.render import build_graph_view, to_mermaid
+from spine.render.mermaid import escape_label
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_FILES = sorted((REPO / "examples" / "groups").rglob("*.yaml"))

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spine.orchestration.render import build_graph_view, to_dot, to_mermaid
-from spine.orchestration.render.mermaid import escape_label
-from spine.orchestration.render.report import build_report, render_report
+from spine.render import build_graph_view, to_dot, to_mermaid
+from spine.render.mermaid import escape_label
+from spine.render.report import build_report, render_report
 from spine.testing import groups, step_names
 
 DOT = shutil.which("dot")

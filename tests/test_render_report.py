@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from spine.orchestration import PipelineGroup, PipelineStep, PlanResolver, analyze, load_groups, scan, validate_group
-from spine.orchestration.render import build_graph_view, to_mermaid
-from spine.orchestration.render.report import build_report, render_report, write_report, write_site
+from spine.render import build_graph_view, to_mermaid
+from spine.render.report import build_report, render_report, write_report, write_site
 
 REPO = Path(__file__).resolve().parents[1]
 GROUPS = REPO / "examples" / "groups"

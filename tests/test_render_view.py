@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from spine.orchestration import PipelineGroup, PipelineStep
-from spine.orchestration.render import EdgeKind, EdgeView, GraphView, NodeKind, build_graph_view, display
+from spine.render import EdgeKind, EdgeView, GraphView, NodeKind, build_graph_view, display
 
 
 def group_of(deps: Mapping[str, Sequence[str]], name: str = "g") -> PipelineGroup:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from spine.orchestration import PipelineGroup, PipelineStep, PlanResolver, load_groups, validate_group
-from spine.orchestration.render.report import build_report, write_report
+from spine.render.report import build_report, write_report
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium")

@@ -18,7 +18,7 @@ from spine.orchestration.models import (
     PipelineStep,
 )
 from spine.orchestration.spec import check_fields, group_from_document, parse_document
-from spine.orchestration.yamlsafe import read_documents
+from spine.yamlio.reader import read_documents
 
 FILE = "g.yaml"
 

@@ -1,4 +1,4 @@
-"""spine.orchestration.yamlsafe: safe, limited, position-keeping YAML reading."""
+"""spine.yamlio.reader: safe, limited, position-keeping YAML reading."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import yaml
 from spine.core.errors import InvalidGroupSpecError
 from spine.core.findings import Finding
 from spine.core.limits import Limits
-from spine.orchestration.yamlsafe import Document, read_bytes, read_documents
+from spine.yamlio.reader import Document, read_bytes, read_documents
 
 FILE = "f.yaml"
 

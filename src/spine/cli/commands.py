@@ -89,7 +89,7 @@ def collect(
 
 
 def _mermaid(group: Any) -> str:
-    from spine.orchestration.render import build_graph_view, to_mermaid
+    from spine.render import build_graph_view, to_mermaid
 
     return to_mermaid(build_graph_view(group))
 
@@ -175,7 +175,7 @@ def parse_params(items: Sequence[str]) -> dict[str, Any]:
     (``5`` int, ``true`` bool, ``2024-01-05`` date), ``[a, b]`` and ``{k: v}`` in flow
     style; anything else, or anything that is not YAML, stays text."""
     from spine.core.errors import GroupError
-    from spine.orchestration.yamlsafe import read_documents
+    from spine.yamlio.reader import read_documents
 
     params: dict[str, Any] = {}
     for item in items:
@@ -346,7 +346,7 @@ def list_pipelines(ws: Workspace, as_json: bool) -> int:
 
 def graph(ws: Workspace, target: str, fmt: str, direction: str, group_name: str | None, output: str | None, color: bool) -> int:
     from spine.orchestration import check_group
-    from spine.orchestration.render import build_graph_view, dot_to_svg, to_dot, to_mermaid
+    from spine.render import build_graph_view, dot_to_svg, to_dot, to_mermaid
 
     group, loaded = ws.resolve_target(target, group_name, allow_invalid=True)
     if group is None:
@@ -376,7 +376,7 @@ def graph(ws: Workspace, target: str, fmt: str, direction: str, group_name: str 
 def report(ws: Workspace, paths: Sequence[str], output: str, param_items: Sequence[str], direction: str, svg: bool, strict: bool) -> int:
     from spine.core.errors import GroupError
     from spine.orchestration import PlanResolver, check_group, scan
-    from spine.orchestration.render.report import build_report, write_report, write_site
+    from spine.render.report import build_report, write_report, write_site
 
     params = parse_params(param_items)
     loaded = scan(paths, ws.settings.limits)

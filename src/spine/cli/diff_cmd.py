@@ -211,8 +211,8 @@ def diff_cmd(ctx: click.Context, old: str, new: str, fmt: str, output: str | Non
       spine group diff git:main:groups groups --format markdown >> "$GITHUB_STEP_SUMMARY"
       spine group diff old/ new/ --format html -o diff.html --exit-code
     """
-    from spine.orchestration.diff import DiffReport, diff_sets
-    from spine.orchestration.render import diff_render
+    from spine.diff.compare import DiffReport, diff_sets
+    from spine.render import diff_render
 
     obj = ctx.find_root().obj
     limits = obj.workspace().settings.limits if hasattr(obj, "workspace") else None

@@ -5,7 +5,7 @@ drift from the public names.
 """
 
 from spine.orchestration.graph import GraphAnalysis, analyze
-from spine.orchestration.lint import lint_group
+from spine.lint.rules import lint_group
 from spine.orchestration.loader import (
     LoadedGroup,
     group_to_yaml,
@@ -40,7 +40,7 @@ from spine.orchestration.planner import (
 from spine.orchestration.registry import GroupRegistry, default_group_registry, register_group
 from spine.orchestration.schema import group_schema, schema_text
 from spine.orchestration.source import SourceMap
-from spine.orchestration.yamlsafe import Limits
+from spine.yamlio.reader import Limits
 
 __all__ = [
     "API_VERSION",

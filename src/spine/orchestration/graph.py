@@ -26,7 +26,7 @@ import networkx as nx
 
 from spine.core.findings import Finding
 from spine.orchestration.models import PipelineGroup
-from spine.orchestration.suggest import did_you_mean
+from spine.core.suggest import did_you_mean
 
 
 @dataclass(slots=True)

@@ -22,7 +22,7 @@ from spine.core.errors import InvalidGroupSpecError
 from spine.core.findings import Finding
 from spine.orchestration.models import PipelineGroup
 from spine.orchestration.spec import parse_document
-from spine.orchestration.yamlsafe import Limits, gc_paused, read_bytes, read_documents
+from spine.yamlio.reader import Limits, gc_paused, read_bytes, read_documents
 
 YAML_SUFFIXES = (".yaml", ".yml")
 _log = logging.getLogger(__name__)

@@ -226,7 +226,7 @@ class PipelineGroup:
             if s.name == name:
                 return s
         from spine.core.errors import StepNotFoundError
-        from spine.orchestration.suggest import did_you_mean
+        from spine.core.suggest import did_you_mean
 
         raise StepNotFoundError(
             f"group {self.name!r} has no step {name!r}{did_you_mean(name, self.step_names)}"

@@ -184,14 +184,14 @@ def template_problem(text: str) -> str | None:
         hint = ""
         m = re.search(r"No (filter|test) named '([^']*)'", str(exc))
         if m:
-            from spine.orchestration.suggest import did_you_mean
+            from spine.core.suggest import did_you_mean
 
             names = env.filters if m.group(1) == "filter" else env.tests
             hint = did_you_mean(m.group(2), names)
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return f"template {text!r:.80} cannot be compiled: {first_line.rstrip('.')}{hint}"
     if unknown:
-        from spine.orchestration.suggest import did_you_mean
+        from spine.core.suggest import did_you_mean
 
         name = unknown[0]
         return (

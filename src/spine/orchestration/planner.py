@@ -47,8 +47,8 @@ from spine.orchestration.params import (
     templates_in,
 )
 from spine.orchestration.spec import check_fields
-from spine.orchestration.suggest import did_you_mean
-from spine.orchestration.yamlsafe import gc_paused
+from spine.core.suggest import did_you_mean
+from spine.yamlio.reader import gc_paused
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +222,7 @@ def check_templates(group: PipelineGroup) -> list[Finding]:
 
 def validate_group(group: PipelineGroup, registry: PipelineRegistry | None = None, *, lint: bool = False) -> list[Finding]:
     """Every finding for ``group`` without resolving params: fields, graph, templates,
-    pipelines — and with ``lint`` the warnings of :mod:`spine.orchestration.lint`."""
+    pipelines — and with ``lint`` the warnings of :mod:`spine.lint.rules`."""
     with gc_paused():
         return _validate_group(group, registry, lint)
 
@@ -239,7 +239,7 @@ def _validate_group(group: PipelineGroup, registry: PipelineRegistry | None, lin
     analysis = analyze(group)
     findings.extend(analysis.findings)
     if lint:
-        from spine.orchestration.lint import lint_group
+        from spine.lint.rules import lint_group
 
         findings.extend(lint_group(group, registry, analysis))
     findings.extend(check_templates(group))

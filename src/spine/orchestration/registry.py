@@ -13,7 +13,7 @@ from typing import Any, overload
 
 from spine.core.errors import GroupNotFoundError
 from spine.orchestration.models import PipelineGroup
-from spine.orchestration.suggest import did_you_mean
+from spine.core.suggest import did_you_mean
 
 
 class GroupRegistry:

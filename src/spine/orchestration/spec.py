@@ -26,8 +26,8 @@ from spine.orchestration.models import (
 )
 from spine.orchestration.names import group_name_problem, step_name_problem
 from spine.orchestration.source import SourceMap
-from spine.orchestration.suggest import did_you_mean
-from spine.orchestration.yamlsafe import Document
+from spine.core.suggest import did_you_mean
+from spine.yamlio.reader import Document
 
 ROOT_KEYS = ("apiVersion", "kind", "metadata", "spec")
 METADATA_KEYS = ("name", "domain", "version", "description", "tags")

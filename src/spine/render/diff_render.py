@@ -1,4 +1,4 @@
-"""A :class:`~spine.orchestration.diff.DiffReport` as text, markdown, JSON or HTML.
+"""A :class:`~spine.diff.compare.DiffReport` as text, markdown, JSON or HTML.
 
 Data in, strings out; nothing here reads files or prints. Every name a user wrote is
 escaped for the syntax it lands in:
@@ -8,7 +8,7 @@ escaped for the syntax it lands in:
 * **markdown** — HTML-significant characters as numeric entities, markdown punctuation
   (``|``, ``*``, backticks, brackets …) backslash-escaped, so a name can neither break a
   table nor inject markup; Mermaid labels through
-  :func:`~spine.orchestration.render.mermaid.escape_label`;
+  :func:`~spine.render.mermaid.escape_label`;
 * **DOT** — HTML-like labels, XML-escaped, exactly as :mod:`.dot` does;
 * **HTML** — the sandboxed, autoescaping Jinja2 environment of the plan report.
 
@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from spine.core.jsonable import jsonable
-from spine.orchestration.diff import Change, DiffNode, DiffReport, GroupDiff, KeyChange
-from spine.orchestration.render.mermaid import escape_label
-from spine.orchestration.render.view import display
+from spine.diff.compare import Change, DiffNode, DiffReport, GroupDiff, KeyChange
+from spine.render.mermaid import escape_label
+from spine.render.view import display
 
 ADDED_COLOUR = "#1a7f37"
 REMOVED_COLOUR = "#d1242f"
@@ -293,7 +293,7 @@ def _markdown_group(d: GroupDiff, direction: str) -> list[str]:
 
 def _quoted(text: str) -> Any:
     # Tooltips and the graph label: the escString escaping of dot.py, shared.
-    from spine.orchestration.render.dot import escstring
+    from spine.render.dot import escstring
 
     return escstring(text, tooltip=True)
 
@@ -314,7 +314,7 @@ def diff_dot(d: GroupDiff, *, direction: str = "TB") -> str:
     """DOT text of the merged graph (built with the ``graphviz`` package), changes marked."""
     import graphviz
 
-    from spine.orchestration.render.dot import escstring, layout_effort
+    from spine.render.dot import escstring, layout_effort
 
     if direction not in ("TB", "LR", "BT", "RL"):
         raise ValueError(f"direction must be TB, LR, BT or RL, got {direction!r}")
@@ -361,8 +361,8 @@ class DiffPicture:
 def draw(d: GroupDiff, *, direction: str = "TB", svg: bool = True) -> DiffPicture:
     """The merged graph of ``d`` as SVG (through Graphviz ``dot``), Mermaid and DOT."""
     from spine.core.errors import SpineError
-    from spine.orchestration.render.report import clean_svg
-    from spine.orchestration.render.svg import dot_to_svg
+    from spine.render.report import clean_svg
+    from spine.render.svg import dot_to_svg
 
     dot = diff_dot(d, direction=direction)
     mermaid = diff_mermaid(d, direction=direction)
@@ -383,7 +383,7 @@ def render_html(report: DiffReport, *, direction: str = "TB", svg: bool = True) 
     from markupsafe import Markup
 
     from spine import __version__
-    from spine.orchestration.render.report import asset, environment
+    from spine.render.report import asset, environment
 
     groups = []
     for d in report.groups:

@@ -7,7 +7,7 @@ brackets, ``-->``, ``%%``, backticks, HTML — can break the syntax or inject ma
 
 from __future__ import annotations
 
-from spine.orchestration.render.view import EdgeKind, GraphView, NodeKind
+from spine.render.view import EdgeKind, GraphView, NodeKind
 
 _SAFE = set(" _.-")
 

@@ -15,7 +15,7 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
-from spine.orchestration.render.view import EdgeKind, GraphView, NodeKind, display
+from spine.render.view import EdgeKind, GraphView, NodeKind, display
 
 CRITICAL_COLOUR = "#1f6feb"
 CYCLE_COLOUR = "#d1242f"

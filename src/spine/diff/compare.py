@@ -23,7 +23,7 @@ How two groups are compared:
 groups too. Every result is a frozen dataclass with a ``to_dict`` (the one JSON shape),
 and each :class:`GroupDiff` carries the *merged graph* — every step and edge of both
 sides, each marked unchanged, added, removed, renamed or changed — for the renderers in
-:mod:`spine.orchestration.render.diff_render`.
+:mod:`spine.render.diff_render`.
 """
 
 from __future__ import annotations

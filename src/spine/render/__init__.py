@@ -5,10 +5,10 @@ Data in, data out: ``build_graph_view(group)`` → ``GraphView``; ``to_dot(view)
 is built as data (``build_report``) and only then rendered (``render_report``).
 """
 
-from spine.orchestration.render.dot import layout_effort, to_dot
-from spine.orchestration.render.mermaid import to_mermaid
-from spine.orchestration.render.svg import GraphvizError, GraphvizNotFoundError, dot_to_svg, find_dot
-from spine.orchestration.render.view import EdgeKind, EdgeView, GraphView, NodeKind, NodeView, build_graph_view, display
+from spine.render.dot import layout_effort, to_dot
+from spine.render.mermaid import to_mermaid
+from spine.render.svg import GraphvizError, GraphvizNotFoundError, dot_to_svg, find_dot
+from spine.render.view import EdgeKind, EdgeView, GraphView, NodeKind, NodeView, build_graph_view, display
 
 __all__ = [
     "EdgeKind",

@@ -63,7 +63,7 @@ from spine.framework.registry import PipelineRegistry
 from spine.orchestration.graph import GraphAnalysis, analyze
 from spine.orchestration.models import ExecutionMode, ExecutionPolicy, PipelineGroup
 from spine.orchestration.params import is_template
-from spine.orchestration.suggest import did_you_mean
+from spine.core.suggest import did_you_mean
 
 #: Every code :func:`lint_group` can return, in the order of ``docs/lint.md``.
 LINT_CODES = (

@@ -21,7 +21,7 @@ from typing import Any
 
 from spine.core.findings import Finding, Severity
 from spine.orchestration.models import PipelineGroup
-from spine.orchestration.render.view import NodeKind, build_graph_view
+from spine.render.view import NodeKind, build_graph_view
 
 _SLUG = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -120,8 +120,8 @@ def build_report(
     from spine import __version__
     from spine.orchestration.graph import analyze
     from spine.orchestration.planner import _merge
-    from spine.orchestration.render.dot import layout_effort, to_dot
-    from spine.orchestration.render.mermaid import to_mermaid
+    from spine.render.dot import layout_effort, to_dot
+    from spine.render.mermaid import to_mermaid
 
     analysis = analyze(group)
     view = build_graph_view(group, analysis)
@@ -214,7 +214,7 @@ def build_report(
 
 def _graphic(dot: str, mermaid: str, svg: bool, effort: Any) -> Graphic:
     from spine.core.errors import SpineError
-    from spine.orchestration.render.svg import dot_to_svg
+    from spine.render.svg import dot_to_svg
 
     reduced = effort.reason if effort.reduced else None
     if not svg:
@@ -268,7 +268,7 @@ def environment() -> Any:
     from jinja2.sandbox import SandboxedEnvironment
 
     env = SandboxedEnvironment(
-        loader=PackageLoader("spine.orchestration.render", "templates"),
+        loader=PackageLoader("spine.render", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
@@ -326,7 +326,7 @@ def asset(name: str) -> Any:
 
     from markupsafe import Markup
 
-    text = files("spine.orchestration.render").joinpath(f"templates/{name}").read_text(encoding="utf-8")
+    text = files("spine.render").joinpath(f"templates/{name}").read_text(encoding="utf-8")
     if "</style" in text.lower() or "</script" in text.lower():
         raise AssertionError(f"asset {name} must not close its own tag")
     return Markup(text)
