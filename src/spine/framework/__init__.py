@@ -1,5 +1,7 @@
 """Pipelines: what a group step calls."""
 
+from spine.framework.context import CancelToken, ExecutionContext
+from spine.framework.dispatcher import Dispatcher, PipelineNotFoundError, ResultNotJSONError, check_result
 from spine.framework.params import ParamDef, check_params
 from spine.framework.registry import (
     Pipeline,
@@ -10,11 +12,17 @@ from spine.framework.registry import (
 )
 
 __all__ = [
+    "CancelToken",
+    "Dispatcher",
+    "ExecutionContext",
     "ParamDef",
     "Pipeline",
+    "PipelineNotFoundError",
     "PipelineRegistry",
     "PipelineSpec",
+    "ResultNotJSONError",
     "check_params",
+    "check_result",
     "default_pipeline_registry",
     "register_pipeline",
 ]

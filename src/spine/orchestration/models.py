@@ -63,19 +63,29 @@ class GroupRunStatus(enum.Enum):
     CANCELLED = "cancelled"
 
 
-def group_status(steps: Iterable[StepStatus], on_failure: FailurePolicy) -> GroupRunStatus:
+def group_status(
+    steps: Iterable[StepStatus], on_failure: FailurePolicy, *, user_cancelled: bool | None = None
+) -> GroupRunStatus:
     """The group status from its steps' statuses, by the rules of the design.
 
     All completed → completed; any running → running; any cancelled → cancelled;
     failures under ``continue`` with some completed → partial; any failed → failed;
     all pending (or no steps) → pending; otherwise (some done, some pending) → running.
+
+    A finished run knows *why* steps were cancelled, and says so with ``user_cancelled``:
+    ``True`` (Ctrl-C, ``spine runs cancel``) makes any unfinished run ``cancelled``;
+    ``False`` means its cancelled steps were never started because ``on_failure: stop``
+    stopped the run after a failure, so the failure decides (``failed``). ``None`` (only
+    the statuses are known) keeps the design's rule.
     """
     seen = list(steps)
     if seen and all(s is StepStatus.COMPLETED for s in seen):
         return GroupRunStatus.COMPLETED
     if StepStatus.RUNNING in seen:
         return GroupRunStatus.RUNNING
-    if StepStatus.CANCELLED in seen:
+    if user_cancelled:
+        return GroupRunStatus.CANCELLED
+    if StepStatus.CANCELLED in seen and user_cancelled is None:
         return GroupRunStatus.CANCELLED
     failed = StepStatus.FAILED in seen
     if failed and on_failure is FailurePolicy.CONTINUE and StepStatus.COMPLETED in seen:

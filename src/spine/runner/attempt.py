@@ -1,0 +1,88 @@
+"""One attempt of one step, as a picklable task and its outcome — what every executor runs.
+
+:func:`run_attempt` is the single function executors call (in a thread, a child process
+or a Dask worker). It builds the :class:`~spine.framework.ExecutionContext`, calls the
+pipeline through :class:`~spine.framework.Dispatcher`, and turns *anything* the pipeline
+raises — ``KeyboardInterrupt`` and ``SystemExit`` included — into a :class:`StepError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from spine.framework.context import CancelSignal, ExecutionContext
+from spine.framework.dispatcher import Dispatcher
+from spine.runner.results import StepError
+
+#: Frames of a traceback kept (the innermost); a runaway recursion has thousands.
+TRACEBACK_FRAMES = 30
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A second Ctrl-C: stop the run at once. Never swallowed by :func:`run_attempt`."""
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptTask:
+    """Everything a worker needs to run one attempt (picklable: plain data only)."""
+
+    index: int
+    run_id: str
+    batch_id: str
+    step: str
+    pipeline: str
+    params: Mapping[str, Any]
+    attempt: int
+    upstream: Mapping[str, Any] = field(default_factory=dict)
+    #: Pipeline modules to import when the pipeline is not registered (process and Dask workers).
+    modules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptOutcome:
+    """How an attempt ended, measured where it ran."""
+
+    index: int
+    attempt: int
+    ok: bool
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    result: Any = None
+    error: StepError | None = None
+    output: str = ""
+
+
+def format_traceback(exc: BaseException) -> str:
+    """The traceback text, innermost :data:`TRACEBACK_FRAMES` frames (recursion stays readable)."""
+    return "".join(traceback.format_exception(exc, limit=-TRACEBACK_FRAMES))
+
+
+def run_attempt(task: AttemptTask, cancel: CancelSignal | None = None, dispatcher: Dispatcher | None = None) -> AttemptOutcome:
+    """Run ``task``; never raises (except :class:`RunInterrupted`)."""
+    started = dt.datetime.now(dt.UTC)
+    ctx = ExecutionContext(
+        run_id=task.run_id,
+        batch_id=task.batch_id,
+        step=task.step,
+        pipeline=task.pipeline,
+        attempt=task.attempt,
+        upstream=task.upstream,
+        **({"_cancel": cancel} if cancel is not None else {}),
+    )
+    disp = dispatcher or Dispatcher(modules=task.modules)
+    try:
+        result = disp.submit(task.pipeline, task.params, ctx)
+    except RunInterrupted:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a pipeline's failure, whatever it is, is data
+        error = StepError.from_exception(exc, format_traceback(exc))
+        if isinstance(exc, KeyboardInterrupt):
+            error = StepError(error.type, f"the pipeline raised KeyboardInterrupt: {error.message}", error.traceback)
+        elif isinstance(exc, SystemExit):
+            error = StepError(error.type, f"the pipeline called sys.exit({exc.code!r})", error.traceback)
+        return AttemptOutcome(task.index, task.attempt, False, started, dt.datetime.now(dt.UTC), error=error)
+    return AttemptOutcome(task.index, task.attempt, True, started, dt.datetime.now(dt.UTC), result=result)

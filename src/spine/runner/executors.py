@@ -1,0 +1,395 @@
+"""Executors: *where* an attempt runs. The scheduling loop (:mod:`spine.runner.runner`)
+decides *what* runs and *when*; an executor only starts attempts and reports outcomes.
+
+Every executor puts one :class:`~spine.runner.attempt.AttemptOutcome` per submitted
+attempt on the loop's queue (a ``queue.SimpleQueue``), from whatever thread learns of it,
+and returns a :class:`Handle` per attempt to tell it to wind down (``ctx.cancelled``) or
+to give it up (:meth:`Handle.stop`: a process is killed, a Dask future cancelled, a
+thread abandoned — Python cannot stop a thread).
+
+==========  ==========================================  ============================
+executor    an attempt runs in                          stop() of a running attempt
+==========  ==========================================  ============================
+inline      the calling thread, at submit               cannot (runs to the end)
+threads     a pool thread (``limit`` of them)           abandoned; a thread replaces it
+processes   a forked child process per attempt          SIGKILL
+dask        a task on a ``dask.distributed`` cluster    future cancelled (see docs)
+==========  ==========================================  ============================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import queue
+import signal
+import tempfile
+import threading
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from spine.framework.dispatcher import Dispatcher
+from spine.runner.attempt import AttemptOutcome, AttemptTask, run_attempt
+from spine.runner.capture import TAIL_CHARS, OutputTail, capturing
+from spine.runner.results import StepError
+
+EXECUTORS = ("inline", "threads", "processes", "dask")
+
+
+class Handle(Protocol):
+    def signal_cancel(self) -> None:
+        """Make ``ctx.cancelled`` true for this attempt."""
+
+    def stop(self) -> None:
+        """Give the attempt up: kill it where the executor can."""
+
+
+class Executor(Protocol):
+    #: ``inline``, ``threads``, ``processes`` or ``dask``.
+    name: str
+
+    def open(self, outcomes: queue.SimpleQueue[Any], limit: int) -> None: ...
+
+    def submit(self, task: AttemptTask) -> Handle: ...
+
+    def close(self) -> None: ...
+
+
+class _EventHandle:
+    __slots__ = ("event",)
+
+    def __init__(self, event: threading.Event) -> None:
+        self.event = event
+
+    def signal_cancel(self) -> None:
+        self.event.set()
+
+    def stop(self) -> None:
+        self.event.set()
+
+
+class InlineExecutor:
+    """Runs each attempt in the calling thread as it is submitted (tests, debugging, pdb)."""
+
+    name = "inline"
+
+    def __init__(self, dispatcher: Dispatcher | None = None) -> None:
+        self.dispatcher = dispatcher or Dispatcher()
+
+    def open(self, outcomes: queue.SimpleQueue[Any], limit: int) -> None:
+        self._outcomes = outcomes
+
+    def submit(self, task: AttemptTask) -> Handle:
+        handle = _EventHandle(threading.Event())
+        tail = OutputTail()
+        with capturing(tail):
+            outcome = run_attempt(task, handle.event, self.dispatcher)
+        self._outcomes.put(_with_output(outcome, tail))
+        return handle
+
+    def close(self) -> None:
+        pass
+
+
+class ThreadExecutor:
+    """A pool of ``limit`` daemon threads fed from one queue.
+
+    A timed-out attempt's thread cannot be stopped: it is *abandoned* (its outcome, when it
+    comes, is ignored by the loop) and a new thread takes its place, so the pool keeps its
+    width. Threads are daemons, so a pipeline that never returns cannot keep the process
+    alive after the run.
+    """
+
+    name = "threads"
+
+    def __init__(self, dispatcher: Dispatcher | None = None) -> None:
+        self.dispatcher = dispatcher or Dispatcher()
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+
+    def open(self, outcomes: queue.SimpleQueue[Any], limit: int) -> None:
+        self._outcomes = outcomes
+        for _ in range(limit):
+            self._spawn()
+
+    def _spawn(self) -> None:
+        t = threading.Thread(target=self._work, name=f"spine-step-{len(self._threads)}", daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def _work(self) -> None:
+        jobs, outcomes, dispatcher = self._jobs, self._outcomes, self.dispatcher
+        while True:
+            job = jobs.get()
+            if job is None:
+                return
+            task, handle = job
+            tail = OutputTail()
+            with capturing(tail):
+                outcome = run_attempt(task, handle.event, dispatcher)
+            outcomes.put(_with_output(outcome, tail))
+            if handle.abandoned:
+                return  # a replacement was started when this attempt was given up
+
+    def submit(self, task: AttemptTask) -> Handle:
+        handle = _ThreadHandle(self)
+        self._jobs.put((task, handle))
+        return handle
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._jobs.put(None)
+
+
+class _ThreadHandle(_EventHandle):
+    __slots__ = ("abandoned", "pool")
+
+    def __init__(self, pool: ThreadExecutor) -> None:
+        super().__init__(threading.Event())
+        self.pool = pool
+        self.abandoned = False
+
+    def stop(self) -> None:
+        self.event.set()
+        if not self.abandoned:
+            self.abandoned = True
+            self.pool._spawn()
+
+
+class ProcessExecutor:
+    """One forked child process per attempt: a crash, ``os._exit`` or a segfault fails that
+    attempt only, and a timed-out attempt is killed.
+
+    Forking inherits the registered pipelines and the parent's ``sys.path``. What the
+    child prints goes to a temporary file whose tail is kept with the step. The parent
+    learns the outcome through a pipe; a child that dies without writing one is reported
+    with its exit code or signal.
+    """
+
+    name = "processes"
+
+    def __init__(self, dispatcher: Dispatcher | None = None) -> None:
+        import multiprocessing
+
+        self.dispatcher = dispatcher or Dispatcher()
+        self._mp = multiprocessing.get_context("fork")
+
+    def open(self, outcomes: queue.SimpleQueue[Any], limit: int) -> None:
+        self._outcomes = outcomes
+
+    def submit(self, task: AttemptTask) -> Handle:
+        mp = self._mp
+        receive, send = mp.Pipe(duplex=False)
+        cancel = mp.Event()
+        out = tempfile.TemporaryFile()
+        proc = mp.Process(
+            target=_child_main, args=(task, send, cancel, out.fileno(), self.dispatcher), name=f"spine-step-{task.index}", daemon=True
+        )
+        started = dt.datetime.now(dt.UTC)
+        proc.start()
+        send.close()
+        handle = _ProcessHandle(proc, cancel)
+        threading.Thread(target=self._reap, args=(task, proc, receive, out, started), daemon=True).start()
+        return handle
+
+    def _reap(self, task: AttemptTask, proc: Any, receive: Any, out: Any, started: dt.datetime) -> None:
+        outcome: AttemptOutcome | None = None
+        try:
+            outcome = receive.recv()
+        except (EOFError, OSError):  # the child died before it could answer
+            pass
+        finally:
+            receive.close()
+        proc.join()
+        output = _tail_of(out)
+        if outcome is None:
+            outcome = AttemptOutcome(
+                task.index, task.attempt, False, started, dt.datetime.now(dt.UTC), error=_death(proc.exitcode)
+            )
+        self._outcomes.put(_replace_output(outcome, output))
+
+    def close(self) -> None:
+        pass
+
+
+class _ProcessHandle:
+    __slots__ = ("cancel", "proc")
+
+    def __init__(self, proc: Any, cancel: Any) -> None:
+        self.proc = proc
+        self.cancel = cancel
+
+    def signal_cancel(self) -> None:
+        self.cancel.set()
+
+    def stop(self) -> None:
+        self.cancel.set()
+        if self.proc.is_alive():
+            self.proc.kill()
+
+
+def _child_main(task: AttemptTask, send: Any, cancel: Any, out_fd: int, dispatcher: Dispatcher) -> None:
+    """The body of a child process: fds 1 and 2 to the output file, run, answer, exit."""
+    import sys
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
+    # the parent may have routed sys.stdout through step tails: write straight to the fds
+    sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)  # noqa: SIM115
+    sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)  # noqa: SIM115
+    outcome = run_attempt(task, cancel, dispatcher)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        send.send(outcome)
+    except Exception as exc:  # noqa: BLE001 - e.g. an error object that cannot be pickled
+        send.send(
+            AttemptOutcome(task.index, task.attempt, False, outcome.started_at, outcome.finished_at,
+                           error=StepError(type(exc).__name__, f"the outcome could not be sent to the run: {exc}"))
+        )
+    send.close()
+    os._exit(0)  # no atexit handlers or inherited finalizers of the parent
+
+
+def _death(code: int | None) -> StepError:
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        hint = " (a crash in native code?)" if name in ("SIGSEGV", "SIGBUS", "SIGABRT", "SIGILL", "SIGFPE") else ""
+        return StepError("ProcessDied", f"the step's process was killed by {name}{hint}")
+    return StepError("ProcessDied", f"the step's process exited with code {code} before it reported a result (os._exit?)")
+
+
+def _tail_of(out: Any, limit: int = TAIL_CHARS) -> str:
+    try:
+        size = out.seek(0, os.SEEK_END)
+        out.seek(max(0, size - limit * 4))
+        data = out.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    finally:
+        out.close()
+    tail = OutputTail(limit)
+    if size > limit * 4:
+        tail.dropped = size - limit * 4
+    tail.write(data)
+    return tail.text()
+
+
+def _with_output(outcome: AttemptOutcome, tail: OutputTail) -> AttemptOutcome:
+    if tail.dropped == 0 and not tail._chunks:
+        return outcome
+    return _replace_output(outcome, tail.text())
+
+
+def _replace_output(outcome: AttemptOutcome, output: str) -> AttemptOutcome:
+    from dataclasses import replace
+
+    return replace(outcome, output=output) if output else outcome
+
+
+class DaskExecutor:
+    """Attempts as tasks on a ``dask.distributed`` cluster.
+
+    ``address`` names an existing scheduler (``tcp://host:8786``); without one a
+    ``LocalCluster`` starts with the run and stops after it. Keys are
+    ``("spine-step", run_id, step, attempt)``: one shared prefix (Dask's per-prefix
+    bookkeeping stays small) and the run id (a long-lived cluster never hands back an
+    earlier run's result). Workers import the configured pipeline modules on first use.
+    """
+
+    name = "dask"
+
+    def __init__(self, address: str | None = None, *, n_workers: int | None = None, modules: Sequence[str] = ()) -> None:
+        self.address = address
+        self.n_workers = n_workers
+        self.modules = tuple(modules)
+        self._cluster: Any = None
+        self._client: Any = None
+
+    def open(self, outcomes: queue.SimpleQueue[Any], limit: int) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:
+            from spine.core.errors import SpineError
+
+            raise SpineError("the dask executor needs dask.distributed: pip install 'spine-core[dask]'") from exc
+        self._outcomes = outcomes
+        if self.address:
+            self._client = Client(self.address, timeout="10s")
+        else:
+            workers = self.n_workers or max(1, min(limit, os.cpu_count() or 1))
+            self._cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=max(1, -(-limit // workers)), processes=True,
+                dashboard_address=None, host="127.0.0.1",
+            )
+            self._client = Client(self._cluster)
+
+    def submit(self, task: AttemptTask) -> Handle:
+        from dataclasses import replace
+
+        if self.modules and not task.modules:
+            task = replace(task, modules=self.modules)
+        key = ("spine-step", task.run_id, task.step, task.attempt)
+        future = self._client.submit(_dask_attempt, task, key=key, pure=False, retries=0)
+        outcomes = self._outcomes
+        started = dt.datetime.now(dt.UTC)
+
+        def done(f: Any) -> None:
+            try:
+                outcome = f.result()
+            except BaseException as exc:  # noqa: BLE001 - KilledWorker, CancelledError, …: data
+                outcome = AttemptOutcome(
+                    task.index, task.attempt, False, started, dt.datetime.now(dt.UTC),
+                    error=StepError.from_exception(exc, ""),
+                )
+            outcomes.put(outcome)
+
+        future.add_done_callback(done)
+        return _DaskHandle(future)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+class _DaskHandle:
+    __slots__ = ("future",)
+
+    def __init__(self, future: Any) -> None:
+        self.future = future
+
+    def signal_cancel(self) -> None:
+        pass  # a task on another host cannot see this process's events
+
+    def stop(self) -> None:
+        self.future.cancel()
+
+
+def _dask_attempt(task: AttemptTask) -> AttemptOutcome:
+    """The function Dask runs: one attempt, its output captured like a thread's."""
+    tail = OutputTail()
+    with capturing(tail):
+        outcome = run_attempt(task)
+    return _with_output(outcome, tail)
+
+
+def make_executor(name: str, *, dask_address: str | None = None, modules: Sequence[str] = (), dispatcher: Dispatcher | None = None) -> Executor:
+    """The executor called ``name`` (one of :data:`EXECUTORS`)."""
+    if name == "inline":
+        return InlineExecutor(dispatcher)
+    if name == "threads":
+        return ThreadExecutor(dispatcher)
+    if name == "processes":
+        return ProcessExecutor(dispatcher)
+    if name == "dask":
+        return DaskExecutor(dask_address, modules=modules)
+    raise ValueError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")
