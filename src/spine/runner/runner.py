@@ -177,6 +177,7 @@ class _Run:
         self.user_cancelled = False
         self.modules = runner.modules
         self.completed_before = completed
+        self._skip_seen: set[int] = set()
         for name in completed:
             if name not in index:
                 from spine.core.errors import StepNotFoundError
@@ -324,7 +325,8 @@ class _Run:
                 self._event(RunEventKind.STEP_SKIPPED, j)
 
     def _newly_skipped(self, i: int) -> list[int]:
-        out, stack, seen = [], list(self.sched.dependents[i]), set()
+        out: list[int] = []
+        stack, seen = list(self.sched.dependents[i]), self._skip_seen
         while stack:
             j = stack.pop()
             if j in seen:
