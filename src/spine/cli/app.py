@@ -88,7 +88,7 @@ def _apply_limits(c: _Ctx, max_file_size: int | None) -> None:
 
 @cli.group()
 def group() -> None:
-    """Pipeline groups: validate, plan, graph, report, diff, fuzz, list, show."""
+    """Pipeline groups: validate, plan, run, graph, report, diff, fuzz, list, show."""
 
 
 @group.command("validate")
@@ -169,9 +169,11 @@ def report_cmd(c: _Ctx, paths: tuple[str, ...], output: str, params: tuple[str, 
 def _register_commands() -> None:
     from spine.cli.diff_cmd import diff_cmd
     from spine.cli.fuzz_cmd import fuzz_cmd
+    from spine.cli.run_cmd import run_cmd
 
     group.add_command(diff_cmd)
     group.add_command(fuzz_cmd)
+    group.add_command(run_cmd)
 
 
 _register_commands()
@@ -240,7 +242,7 @@ def run(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("Aborted.", err=True)
         return 130
     except (UsageProblem, ConfigError, FileNotFoundError, GraphvizNotFoundError) as exc:
