@@ -311,7 +311,7 @@ def _progress(plan: Any, runner: Any, color: bool) -> _Plain:
 
 
 def _summary(result: Any, plan: Any, color: bool, rerun: str) -> None:
-    out = click.get_text_stream("stderr")
+    out = sys.stderr
     status = result.status.value
     counts: dict[str, int] = {}
     for s in result.step_executions:

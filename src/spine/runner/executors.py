@@ -230,8 +230,10 @@ class _ProcessHandle:
 
 def _child_main(task: AttemptTask, send: Any, cancel: Any, out_fd: int, dispatcher: Dispatcher) -> None:
     """The body of a child process: fds 1 and 2 to the output file, run, answer, exit."""
+    import faulthandler
     import sys
 
+    faulthandler.disable()  # a crash is reported by the parent, from the exit status
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     sys.stdout.flush()

@@ -20,10 +20,10 @@ GroupExecutionStatus = GroupRunStatus
 
 
 def iso(t: dt.datetime | None) -> str | None:
-    """ISO-8601 UTC with a ``Z``, milliseconds; ``None`` stays ``None``."""
+    """ISO-8601 UTC with a ``Z`` and microseconds (durations survive a round trip); ``None`` stays ``None``."""
     if t is None:
         return None
-    return t.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return t.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def from_iso(text: str | None) -> dt.datetime | None:
