@@ -7,7 +7,7 @@ import inspect
 
 import pytest
 
-PACKAGES = ["spine.core", "spine.yamlio", "spine.framework", "spine.orchestration", "spine.lint", "spine.diff", "spine.render", "spine.testing"]
+PACKAGES = ["spine.core", "spine.yamlio", "spine.framework", "spine.orchestration", "spine.lint", "spine.diff", "spine.render", "spine.runner", "spine.testing"]
 
 
 def isort_key(name: str) -> tuple[int, str]:
@@ -20,12 +20,14 @@ def isort_key(name: str) -> tuple[int, str]:
 
 
 def public_names(module) -> set[str]:
-    """Names bound in the package namespace that are not private and not submodules."""
-    return {
+    """Names bound in the package namespace that are not private and not submodules, plus
+    the names it imports lazily (PEP 562 ``__getattr__``, listed in ``_FROM_RUNNER``)."""
+    bound = {
         name
         for name, value in vars(module).items()
         if not name.startswith("_") and not inspect.ismodule(value) and name != "annotations"
     }
+    return bound | set(getattr(module, "_FROM_RUNNER", ()))
 
 
 @pytest.mark.parametrize("package", PACKAGES)

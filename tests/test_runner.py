@@ -243,3 +243,18 @@ def test_resume_skips_completed_steps(pipes: Pipes) -> None:
     assert calls == ["b"]
     assert result.step("b").result == {"up": {"a": {"from": "before"}}}
     assert result.status is GroupRunStatus.COMPLETED
+
+
+def test_original_names_importable_from_orchestration() -> None:
+    """The original spine-core's runner names import from spine.orchestration, lazily."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, spine.orchestration as o\n"
+        "assert 'spine.runner' not in sys.modules\n"
+        "from spine.orchestration import GroupRunner, GroupExecutionResult, GroupExecutionStatus, StepExecution, StepStatus, get_runner\n"
+        "import spine.runner as r\n"
+        "assert get_runner is r.get_runner and GroupExecutionStatus is o.GroupRunStatus\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -42,6 +42,21 @@ from spine.orchestration.schema import group_schema, schema_text
 from spine.orchestration.source import SourceMap
 from spine.yamlio.reader import Limits
 
+#: The runner's names, importable from here as in the original spine-core. They live in
+#: ``spine.runner`` (a layer above this one), so they are imported on first use (PEP 562):
+#: ``import spine.orchestration`` stays light, and the layers still point downwards.
+_FROM_RUNNER = frozenset(
+    {"GroupExecutionResult", "GroupExecutionStatus", "GroupRunner", "StepExecution", "get_runner"}
+)
+
+
+def __getattr__(name: str) -> object:
+    if name in _FROM_RUNNER:
+        import spine.runner
+
+        return getattr(spine.runner, name)
+    raise AttributeError(f"module 'spine.orchestration' has no attribute {name!r}")
+
 __all__ = [
     "API_VERSION",
     "KIND",
@@ -50,8 +65,11 @@ __all__ = [
     "ExecutionPolicy",
     "FailurePolicy",
     "GraphAnalysis",
+    "GroupExecutionResult",
+    "GroupExecutionStatus",
     "GroupRegistry",
     "GroupRunStatus",
+    "GroupRunner",
     "Limits",
     "LoadedGroup",
     "ParamLayer",
@@ -61,11 +79,13 @@ __all__ = [
     "PlanResolver",
     "PlannedStep",
     "SourceMap",
+    "StepExecution",
     "StepStatus",
     "analyze",
     "check_group",
     "check_pipelines",
     "default_group_registry",
+    "get_runner",
     "group_name_problem",
     "group_schema",
     "group_status",

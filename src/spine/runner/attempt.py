@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import traceback
+from pathlib import Path
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,9 +57,16 @@ class AttemptOutcome:
     output: str = ""
 
 
+_OWN_FRAMES = tuple(str(Path(__file__).resolve().parents[1] / part) for part in ("runner", "framework"))
+
+
 def format_traceback(exc: BaseException) -> str:
-    """The traceback text, innermost :data:`TRACEBACK_FRAMES` frames (recursion stays readable)."""
-    return "".join(traceback.format_exception(exc, limit=-TRACEBACK_FRAMES))
+    """The traceback from the pipeline's own first frame on (spine's calling frames are
+    noise to its author), at most the innermost :data:`TRACEBACK_FRAMES` frames."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None and tb.tb_frame.f_code.co_filename.startswith(_OWN_FRAMES):
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb, limit=-TRACEBACK_FRAMES))
 
 
 def run_attempt(task: AttemptTask, cancel: CancelSignal | None = None, dispatcher: Dispatcher | None = None) -> AttemptOutcome:
