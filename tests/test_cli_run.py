@@ -232,3 +232,33 @@ def test_second_interrupt_stops_at_once(project: Path) -> None:
     assert data["status"] == "cancelled"
     assert [s["status"] for s in data["steps"]] == ["cancelled", "cancelled"]
     assert "second interrupt" in data["steps"][0]["reason"]
+
+
+def test_terminal_gets_live_progress(project: Path) -> None:
+    """On a terminal (a real pty) the run shows Rich's live view, then the summary; exit 0."""
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(project), "TERM": "xterm", "COLUMNS": "100"}
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "spine", "group", "run", "demo.run", "--param", "day=mon"],
+        cwd=project, env=env, stdout=subprocess.PIPE, stderr=follower, stdin=subprocess.DEVNULL,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:  # the child closed the pty
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    os.close(leader)
+    screen = b"".join(chunks).decode("utf-8", "replace")
+    assert proc.returncode == 0, screen
+    assert "\x1b[" in screen  # terminal control: the live view redraws in place
+    assert "started   first" not in screen  # not the plain one-line-per-event log
+    assert "COMPLETED" in screen and "2 completed" in screen
