@@ -41,6 +41,9 @@ class AttemptTask:
     upstream: Mapping[str, Any] = field(default_factory=dict)
     #: Pipeline modules to import when the pipeline is not registered (process and Dask workers).
     modules: tuple[str, ...] = ()
+    #: The attempt's time limit (the loop enforces it; executors that run the attempt in the
+    #: loop's own thread use it to set ``ctx.cancelled`` on time).
+    timeout_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,8 +82,17 @@ class InlineExecutor:
     def submit(self, task: AttemptTask) -> Handle:
         handle = _EventHandle(threading.Event())
         tail = OutputTail()
-        with capturing(tail):
-            outcome = run_attempt(task, handle.event, self.dispatcher)
+        # the loop is blocked while the attempt runs here: a timer tells it it is late
+        timer = threading.Timer(task.timeout_seconds, handle.event.set) if task.timeout_seconds else None
+        if timer is not None:
+            timer.daemon = True
+            timer.start()
+        try:
+            with capturing(tail):
+                outcome = run_attempt(task, handle.event, self.dispatcher)
+        finally:
+            if timer is not None:
+                timer.cancel()
         self._outcomes.put(_with_output(outcome, tail))
         return handle
 

@@ -272,6 +272,7 @@ class _Run:
         task = AttemptTask(
             index=i, run_id=self.run_id, batch_id=self.plan.batch_id, step=step.name, pipeline=step.pipeline,
             params=_plain(step.params), attempt=attempt, upstream=upstream, modules=self.modules,
+            timeout_seconds=self.timeouts[i],
         )
         now = dt.datetime.now(dt.UTC)
         timeout = self.timeouts[i]
@@ -323,6 +324,8 @@ class _Run:
             self._finished_event(i)
             for j in self._newly_skipped(i):
                 self._event(RunEventKind.STEP_SKIPPED, j)
+        if self.sched.stopped is not None:
+            self._drop_retries()  # on_failure: stop — steps waiting to retry get no new attempt
 
     def _newly_skipped(self, i: int) -> list[int]:
         out: list[int] = []
