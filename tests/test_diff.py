@@ -217,6 +217,20 @@ class TestSteps:
         (sc,) = diff_groups(old, new).changed_steps
         assert sc.description == KeyChange("description", Change.ADDED, None, "now described")
 
+    def test_changed_run_keys(self) -> None:
+        """A step's own retries and timeout changes are reported as run keys, and shown by every renderer."""
+        old = base()
+        new = with_steps(old, *old.steps[:3], step(old, "share", retries=2, timeout_seconds=30))
+        r = report(old, new)
+        (sc,) = r.groups[0].changed_steps
+        assert sc.run_keys == (
+            KeyChange("retries", Change.ADDED, None, 2),
+            KeyChange("timeout_seconds", Change.ADDED, None, 30),
+        )
+        assert sc.to_dict()["run_keys"][0] == {"key": "retries", "change": "added", "new": 2}
+        for text in (render_text(r), render_markdown(r), render_html(r, svg=False)):
+            assert "timeout" in text and "retries" in text
+
     def test_renamed_step_with_a_new_description_is_also_changed(self) -> None:
         """A renamed step whose description changed is both renamed and changed, under its new name."""
         old = base()
@@ -279,6 +293,15 @@ class TestSettings:
             KeyChange("max_concurrency", Change.CHANGED, 4, 8),
             KeyChange("on_failure", Change.CHANGED, "stop", "continue"),
             KeyChange("timeout_minutes", Change.ADDED, None, 30),
+        )
+
+    def test_changed_policy_run_keys(self) -> None:
+        """The policy's retries, retry delay and step timeout are compared like its other fields."""
+        new = base().with_policy(retries=3, retry_delay_seconds=5, timeout_seconds=60)
+        assert diff_groups(base(), new).policy == (
+            KeyChange("retries", Change.CHANGED, 0, 3),
+            KeyChange("retry_delay_seconds", Change.CHANGED, 0, 5),
+            KeyChange("timeout_seconds", Change.ADDED, None, 60),
         )
 
     def test_changed_metadata(self) -> None:

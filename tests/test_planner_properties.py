@@ -83,7 +83,11 @@ def test_resolution_is_deterministic(group):
     rebuilt = PipelineGroup(
         name=group.name,
         steps=[
-            PipelineStep(s.name, s.pipeline, dict(s.params), list(s.depends_on), s.description) for s in group.steps
+            PipelineStep(
+                s.name, s.pipeline, dict(s.params), list(s.depends_on), s.description,
+                s.retries, s.retry_delay_seconds, s.timeout_seconds,
+            )
+            for s in group.steps
         ],
         version=group.version,
         domain=group.domain,

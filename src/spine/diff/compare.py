@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spine.core.jsonable import jsonable
-from spine.orchestration.models import PipelineGroup, PipelineStep
+from spine.orchestration.models import RUN_KEYS, PipelineGroup, PipelineStep
 
 #: A removed and an added step pair as a rename when their neighbourhoods are this similar.
 RENAME_THRESHOLD = 0.5
@@ -43,7 +43,7 @@ RENAME_THRESHOLD = 0.5
 MAX_RENAME_CANDIDATES = 20_000
 
 _METADATA_FIELDS = ("name", "version", "domain", "description", "tags")
-_POLICY_FIELDS = ("execution", "max_concurrency", "on_failure", "timeout_minutes")
+_POLICY_FIELDS = ("execution", "max_concurrency", "on_failure", "timeout_minutes", *RUN_KEYS)
 
 
 class Change(enum.Enum):
@@ -119,6 +119,8 @@ class StepChange:
     params: tuple[KeyChange, ...] = ()
     #: ``key="description"`` when the description changed.
     description: KeyChange | None = None
+    #: The step's own ``retries``, ``retry_delay_seconds`` and ``timeout_seconds`` that changed.
+    run_keys: tuple[KeyChange, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name}
@@ -130,6 +132,8 @@ class StepChange:
             data["params"] = [p.to_dict() for p in self.params]
         if self.description is not None:
             data["description"] = self.description.to_dict()
+        if self.run_keys:
+            data["run_keys"] = [r.to_dict() for r in self.run_keys]
         return data
 
 
@@ -341,6 +345,7 @@ def _policy(g: PipelineGroup) -> dict[str, Any]:
         "max_concurrency": p.max_concurrency,
         "on_failure": p.on_failure.value,
         "timeout_minutes": p.timeout_minutes,
+        **{k: getattr(p, k) for k in RUN_KEYS},
     }
 
 
@@ -480,9 +485,10 @@ def _step_change(old: PipelineStep, new: PipelineStep) -> StepChange | None:
     if old.description != new.description:
         kind = Change.ADDED if old.description is None else Change.REMOVED if new.description is None else Change.CHANGED
         description = KeyChange("description", kind, old.description, new.description)
-    if pipeline is None and not params and description is None:
+    run_keys = _field_changes(RUN_KEYS, {k: getattr(old, k) for k in RUN_KEYS}, {k: getattr(new, k) for k in RUN_KEYS})
+    if pipeline is None and not params and description is None and not run_keys:
         return None
-    return StepChange(new.name, old.name if old.name != new.name else None, pipeline, params, description)
+    return StepChange(new.name, old.name if old.name != new.name else None, pipeline, params, description, run_keys)
 
 
 # -- groups -----------------------------------------------------------------------------

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 API_VERSION = "spine.io/v1"
 KIND = "PipelineGroup"
+#: The keys a step and ``spec.policy`` share: a step's unset value comes from the policy.
+RUN_KEYS = ("retries", "retry_delay_seconds", "timeout_seconds")
 
 
 class ExecutionMode(enum.Enum):
@@ -104,7 +106,14 @@ class ExecutionPolicy:
     execution: ExecutionMode = ExecutionMode.SEQUENTIAL
     max_concurrency: int = 4
     on_failure: FailurePolicy = FailurePolicy.STOP
+    #: Bounds the whole run; ``None``: no limit.
     timeout_minutes: float | None = None
+    #: How many times a failed step is tried again, for steps that do not say.
+    retries: int = 0
+    #: Seconds before the first retry (the runner doubles it, with jitter, for later ones).
+    retry_delay_seconds: float = 0
+    #: Bounds one attempt of a step, for steps that do not say; ``None``: no limit.
+    timeout_seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -114,6 +123,12 @@ class ExecutionPolicy:
         }
         if self.timeout_minutes is not None:
             data["timeout_minutes"] = self.timeout_minutes
+        if self.retries != 0:
+            data["retries"] = self.retries
+        if self.retry_delay_seconds != 0:
+            data["retry_delay_seconds"] = self.retry_delay_seconds
+        if self.timeout_seconds is not None:
+            data["timeout_seconds"] = self.timeout_seconds
         return data
 
 
@@ -126,6 +141,12 @@ class PipelineStep:
     params: Mapping[str, Any] = field(default_factory=dict)
     depends_on: tuple[str, ...] = ()
     description: str | None = None
+    #: Retries after a failure; ``None``: the policy's ``retries``.
+    retries: int | None = None
+    #: Seconds before the first retry; ``None``: the policy's ``retry_delay_seconds``.
+    retry_delay_seconds: float | None = None
+    #: Bounds one attempt; ``None``: the policy's ``timeout_seconds``.
+    timeout_seconds: float | None = None
 
     def __post_init__(self) -> None:
         # Accept any iterable of names (a list from YAML, a tuple from Python) but store a
@@ -143,6 +164,10 @@ class PipelineStep:
             data["depends_on"] = deps if isinstance(deps, str) else list(deps)
         if self.params:
             data["params"] = dict(self.params)
+        for key in RUN_KEYS:
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
         return data
 
 
@@ -200,6 +225,9 @@ class PipelineGroup:
         depends_on: Sequence[str] = (),
         params: Mapping[str, Any] | None = None,
         description: str | None = None,
+        retries: int | None = None,
+        retry_delay_seconds: float | None = None,
+        timeout_seconds: float | None = None,
     ) -> PipelineGroup:
         """A copy of this group with one more step (groups are immutable: chain the calls)."""
         step = PipelineStep(
@@ -209,6 +237,9 @@ class PipelineGroup:
             # a lone string is kept as is, so validation says "write depends_on: [a]"
             depends_on=depends_on if isinstance(depends_on, str) else tuple(depends_on),
             description=description,
+            retries=retries,
+            retry_delay_seconds=retry_delay_seconds,
+            timeout_seconds=timeout_seconds,
         )
         return replace(self, steps=(*self.steps, step), source=None)
 

@@ -64,6 +64,12 @@ class PlannedStep:
     #: For each param, the layer it came from and its template.
     param_sources: Mapping[str, ParamSource] = field(default_factory=dict)
     description: str | None = None
+    #: Retries after a failure: the step's own value, else the policy's.
+    retries: int = 0
+    #: Seconds before the first retry: the step's own value, else the policy's.
+    retry_delay_seconds: float = 0
+    #: Seconds one attempt may take (``None``: no limit): the step's own value, else the policy's.
+    timeout_seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +80,9 @@ class PlannedStep:
             "sequence_order": self.sequence_order,
             "generation": self.generation,
             "param_sources": {k: s.to_dict() for k, s in self.param_sources.items()},
+            "retries": self.retries,
+            "retry_delay_seconds": self.retry_delay_seconds,
+            "timeout_seconds": self.timeout_seconds,
         }
 
 
@@ -319,6 +328,7 @@ class PlanResolver:
         index = {s.name: i for i, s in enumerate(group.steps)}
         src = group.source
         file = src.file if src else None
+        policy = group.policy
         planned: list[PlannedStep] = []
         errors: list[Finding] = []
         for seq, name in enumerate(analysis.order):
@@ -363,6 +373,9 @@ class PlanResolver:
                     generation=analysis.generation[name],
                     param_sources=MappingProxyType(sources),
                     description=step.description,
+                    retries=policy.retries if step.retries is None else step.retries,
+                    retry_delay_seconds=policy.retry_delay_seconds if step.retry_delay_seconds is None else step.retry_delay_seconds,
+                    timeout_seconds=policy.timeout_seconds if step.timeout_seconds is None else step.timeout_seconds,
                 )
             )
         if errors:

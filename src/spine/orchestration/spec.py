@@ -18,6 +18,7 @@ from spine.core.findings import Finding
 from spine.orchestration.models import (
     API_VERSION,
     KIND,
+    RUN_KEYS,
     ExecutionMode,
     ExecutionPolicy,
     FailurePolicy,
@@ -32,8 +33,14 @@ from spine.yamlio.reader import Document
 ROOT_KEYS = ("apiVersion", "kind", "metadata", "spec")
 METADATA_KEYS = ("name", "domain", "version", "description", "tags")
 SPEC_KEYS = ("defaults", "pipelines", "policy")
-STEP_KEYS = ("name", "pipeline", "params", "depends_on", "description")
-POLICY_KEYS = ("execution", "max_concurrency", "on_failure", "timeout_minutes")
+STEP_KEYS = ("name", "pipeline", "params", "depends_on", "description", *RUN_KEYS)
+POLICY_KEYS = ("execution", "max_concurrency", "on_failure", "timeout_minutes", *RUN_KEYS)
+#: The run keys' rules: (an integer, not a float; the least value; whether the least value is allowed).
+_RUN_KEY_RULES: dict[str, tuple[bool, int, bool]] = {
+    "retries": (True, 0, True),
+    "retry_delay_seconds": (False, 0, True),
+    "timeout_seconds": (False, 0, False),
+}
 
 
 def _kind(value: Any) -> str:
@@ -98,6 +105,23 @@ class _Checker:
         value = container[key]
         if not isinstance(value, str):
             self.add("wrong-type", f"{what} must be a string, got {_kind(value)}; quote it", self.at(container, key), step)
+            return None
+        return value
+
+    def run_key(self, container: Any, key: str, what: str, step: str | None = None) -> Any:
+        """The value of one of :data:`RUN_KEYS`, or ``None`` (absent, or reported)."""
+        if key not in container:
+            return None
+        value = container[key]
+        integer, least, inclusive = _RUN_KEY_RULES[key]
+        number = isinstance(value, int) or (not integer and isinstance(value, float))
+        if isinstance(value, bool) or not number:
+            kind = "an integer" if integer else "a number"
+            self.add("wrong-type", f"{what} must be {kind}, got {_kind(value)}", self.at(container, key), step)
+            return None
+        if not (value >= least if inclusive else value > least) or value == float("inf"):
+            rule = f"an integer ≥ {least}" if integer else f"a finite number {'≥' if inclusive else '>'} {least}"
+            self.add("invalid-value", f"{what} must be {rule}, got {_kind(value)}", self.at(container, key), step)
             return None
         return value
 
@@ -301,7 +325,8 @@ def _policy(c: _Checker, spec: dict[str, Any], source: SourceMap, doc: Document 
             c.add(code, f"spec.policy.timeout_minutes must be a number > 0, got {_kind(t)}", c.at(p, "timeout_minutes"))
         else:
             timeout = t
-    return ExecutionPolicy(execution, max_concurrency, on_failure, timeout)
+    run = {k: v for k in RUN_KEYS if (v := c.run_key(p, k, f"spec.policy.{k}")) is not None}
+    return ExecutionPolicy(execution, max_concurrency, on_failure, timeout, **run)
 
 
 def _steps(c: _Checker, items: list[Any], source: SourceMap, doc: Document | None) -> list[PipelineStep]:
@@ -315,7 +340,7 @@ def _steps(c: _Checker, items: list[Any], source: SourceMap, doc: Document | Non
         step_marks = marks.get(id(item)) if marks is not None else None
         raw_name = item.get("name")
         label = raw_name if isinstance(raw_name, str) else f"#{i + 1}"
-        if len(item) > 5 or not all(k in STEP_KEYS for k in item):
+        if len(item) > len(STEP_KEYS) or not all(k in STEP_KEYS for k in item):
             c.unknown_keys(item, STEP_KEYS, f"step {label!r}", step=label)
         name = c.string(item, "name", f"step #{i + 1} name", required=True, step=label)
         if name is not None:
@@ -327,6 +352,7 @@ def _steps(c: _Checker, items: list[Any], source: SourceMap, doc: Document | Non
             c.add("invalid-value", f"step {label!r}: pipeline {pipeline!r} must be a non-empty name without surrounding spaces", c.at(item, "pipeline"), step=label)
         description = c.string(item, "description", f"step {label!r} description", step=label)
         params = c.param_map(item, "params", f"step {label!r} params", step=label)
+        run = {k: c.run_key(item, k, f"step {label!r}: {k}", step=label) for k in RUN_KEYS}
         deps: list[str] = []
         dep_pos: list[tuple[int | None, int | None]] = []
         if "depends_on" in item and item["depends_on"] is not None:
@@ -356,7 +382,7 @@ def _steps(c: _Checker, items: list[Any], source: SourceMap, doc: Document | Non
                         dep_pos.append(dmarks[j])
         if name is None or pipeline is None:
             continue  # reported above; the rest of the group is still checked
-        steps.append(PipelineStep(name, pipeline, params, tuple(deps), description))
+        steps.append(PipelineStep(name, pipeline, params, tuple(deps), description, **run))
         if doc is not None:
             source.steps.append(doc.at(item))
             source.step_fields.append(

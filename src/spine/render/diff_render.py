@@ -148,6 +148,7 @@ def _text_sections(d: GroupDiff, e: Callable[[str], str], paint: Callable[[str, 
             out.extend(f"        {e(key_change_text(p, 'params.'))}" for p in s.params)
             if s.description is not None:
                 out.append(f"        {e(key_change_text(s.description))}")
+            out.extend(f"        {e(key_change_text(r))}" for r in s.run_keys)
     if d.added_edges or d.removed_edges:
         out.append("  edges (dependency -> step)")
         out.extend(paint(f"    + {e(x.source)} -> {e(x.target)}", Change.ADDED) for x in d.added_edges)
@@ -262,6 +263,7 @@ def _markdown_group(d: GroupDiff, direction: str) -> list[str]:
             details += [m(key_change_text(p, "params.")) for p in s.params]
             if s.description is not None:
                 details.append(m(key_change_text(s.description)))
+            details += [m(key_change_text(r)) for r in s.run_keys]
             out.append(f"| changed | {m(s.name)} | {m(pipeline_of(d, s.name))} | {'<br>'.join(details)} |")
         out.append("")
     if d.added_edges or d.removed_edges:

@@ -120,7 +120,38 @@ def policies() -> st.SearchStrategy[ExecutionPolicy]:
             max_concurrency=st.integers(1, 64),
             on_failure=st.sampled_from(FailurePolicy),
             timeout_minutes=timeout,
+            retries=_retries(),
+            retry_delay_seconds=_retry_delays(),
+            timeout_seconds=_step_timeouts() | st.none(),
         ),
+    )
+
+
+@cache
+def _retries() -> st.SearchStrategy[int]:
+    return st.integers(0, 10)
+
+
+@cache
+def _retry_delays() -> st.SearchStrategy[float]:
+    return st.one_of(st.just(0), st.integers(1, 3600), st.floats(min_value=0, max_value=3600, allow_nan=False))
+
+
+@cache
+def _step_timeouts() -> st.SearchStrategy[float]:
+    return st.one_of(st.integers(1, 86_400), st.floats(min_value=0, exclude_min=True, allow_nan=False, allow_infinity=False))
+
+
+@cache
+def _step_run_keys() -> st.SearchStrategy[dict[str, Any]]:
+    """A step's own retries, retry delay and timeout: usually unset (the policy's apply)."""
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            "retries": _retries(),
+            "retry_delay_seconds": _retry_delays(),
+            "timeout_seconds": _step_timeouts(),
+        },
     )
 
 
@@ -182,6 +213,7 @@ def _assemble(
                 params=params,
                 depends_on=tuple(labels[j] for j in deps[i]),
                 description=draw(_optional_text(40)),
+                **draw(_step_run_keys()),
             )
         )
     # Group defaults are offered to every step; with a registry a step only takes the keys
@@ -576,6 +608,24 @@ def _policy_value(key: str, values: list[Any]) -> _Breaker:
     return _set(("spec", "policy", key), st.sampled_from(values))
 
 
+def _run_key_kinds() -> dict[str, tuple[_Breaker, frozenset[str], bool]]:
+    """Out-of-range and wrongly typed retries, retry delays and step timeouts, on a step and in the policy."""
+    kinds: dict[str, tuple[_Breaker, frozenset[str], bool]] = {}
+    rules = {
+        "retries": ([-1, -5], ["3", True, 1.5, None, [1]], [2.0]),
+        "retry-delay-seconds": ([-1, -0.5], ["5", True, None, {"s": 1}], [math.inf, math.nan]),
+        "timeout-seconds": ([0, -1, -0.5], ["60", False, None, [60]], [math.inf, math.nan]),
+    }
+    for name, (out_of_range, not_number, schema_blind) in rules.items():
+        key = name.replace("-", "_")
+        blind_code = "wrong-type" if key == "retries" else "invalid-value"
+        for where, set_value in (("step", lambda k, v: _set_step(k, st.sampled_from(v))), ("policy", _policy_value)):
+            kinds[f"{where}-{name}-out-of-range"] = _schema(set_value(key, out_of_range), "invalid-value")
+            kinds[f"{where}-{name}-wrong-type"] = _schema(set_value(key, not_number), "wrong-type")
+            kinds[f"{where}-{name}-schema-blind"] = _no_schema(set_value(key, schema_blind), blind_code)
+    return kinds
+
+
 def _no_schema(breaker: _Breaker, codes: str) -> tuple[_Breaker, frozenset[str], bool]:
     return breaker, frozenset(codes.split()), False
 
@@ -639,6 +689,7 @@ _DOCUMENT_KINDS: dict[str, tuple[_Breaker, frozenset[str], bool]] = {
     "max-concurrency-not-integer": _schema(_policy_value("max_concurrency", ["four", "4", True, 2.5, None, [4]]), "wrong-type"),
     "timeout-out-of-range": _schema(_policy_value("timeout_minutes", [0, -1, -0.5]), "invalid-value"),
     "timeout-not-number": _schema(_policy_value("timeout_minutes", ["60", True, False, [1]]), "wrong-type"),
+    **_run_key_kinds(),
     # The JSON Schema cannot say these (or, being an approximation, says them differently).
     "duplicate-step": _no_schema(_duplicate_step, "duplicate-step"),
     "self-dependency": _no_schema(_self_dependency, "self-dependency"),
