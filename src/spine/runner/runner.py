@@ -470,24 +470,17 @@ def _timeout_error(seconds: float, *, stopped: bool) -> StepError:
 
 
 def _retries(step: Any, policy: Any) -> int:
-    value = getattr(step, "retries", None)
-    if value is None:
-        value = getattr(policy, "retries", None)
-    return int(value or 0)
+    """The plan carries effective values (the step's own, else the policy's)."""
+    return int(getattr(step, "retries", 0) or 0)
 
 
 def _timeout(step: Any, policy: Any) -> float | None:
     value = getattr(step, "timeout_seconds", None)
-    if value is None:
-        value = getattr(policy, "timeout_seconds", None)
     return float(value) if value else None
 
 
 def _delay(step: Any, policy: Any) -> float:
-    value = getattr(step, "retry_delay_seconds", None)
-    if value is None:
-        value = getattr(policy, "retry_delay_seconds", None)
-    return float(value or 0.0)
+    return float(getattr(step, "retry_delay_seconds", 0) or 0.0)
 
 
 def _plain(value: Any) -> Any:
