@@ -95,19 +95,21 @@ def group() -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "github", "markdown"]), default="text", show_default=True, help="text for people, json for tools, junit for CI test reports, github for pull-request annotations, markdown for $GITHUB_STEP_SUMMARY.")
 @click.option("--strict", is_flag=True, help="Treat warnings (lint) as failures (exit 1).")
-@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Write the report here instead of stdout.")
+@click.option("-o", "--output", metavar="FILE", help="Write the report to FILE (its folders are created) instead of stdout.")
 @_limit_options
 @pass_ctx
-def validate_cmd(c: _Ctx, paths: tuple[str, ...], fmt: str, strict: bool, output: Any, max_file_size: int | None) -> int:
+def validate_cmd(c: _Ctx, paths: tuple[str, ...], fmt: str, strict: bool, output: str | None, max_file_size: int | None) -> int:
     """Check group files and folders (recursively); report every problem at once.
 
     With no PATH, validates the configured groups ([tool.spine] groups). Exit 0 when all
     groups are valid, 1 when any is not, 2 on usage errors.
     """
     from spine.cli.commands import validate
+    from spine.cli.output import open_output
 
     _apply_limits(c, max_file_size)
-    return validate(c.workspace(), paths, fmt, strict, output, c.color)
+    with open_output(output) as out:
+        return validate(c.workspace(), paths, fmt, strict, out, c.color and output in (None, "-"))
 
 
 @group.command("plan")
@@ -131,7 +133,7 @@ def plan_cmd(c: _Ctx, target: str, params: tuple[str, ...], group_name: str | No
 @click.option("--format", "fmt", type=click.Choice(["dot", "svg", "mermaid"]), default="dot", show_default=True, help="Output format (svg needs Graphviz `dot`).")
 @click.option("--direction", type=click.Choice(["TB", "LR", "BT", "RL"], case_sensitive=False), default="TB", show_default=True, help="Layout direction.")
 @click.option("--group", "group_name", metavar="NAME", help="Which group, when FILE holds several.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to this file instead of stdout.")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE (its folders are created) instead of stdout.")
 @_limit_options
 @pass_ctx
 def graph_cmd(c: _Ctx, target: str, fmt: str, direction: str, group_name: str | None, output: str | None, max_file_size: int | None) -> int:
@@ -141,14 +143,19 @@ def graph_cmd(c: _Ctx, target: str, fmt: str, direction: str, group_name: str | 
     ghost nodes — and the command exits 1 with its findings on stderr.
     """
     from spine.cli.commands import graph
+    from spine.cli.output import OutputKind, prepare_output
 
+    if output == "-":
+        output = None
+    if output is not None:
+        prepare_output(output, OutputKind.FILE)
     _apply_limits(c, max_file_size)
     return graph(c.workspace(), target, fmt, direction.upper(), group_name, output, c.color)
 
 
 @group.command("report")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("-o", "--output", required=True, type=click.Path(), help="OUT.html for one group, or a folder for a site (index.html + a page per group).")
+@click.option("-o", "--output", required=True, metavar="OUT", help="OUT.html (.htm, any case) for one group, or a folder for a site (index.html + a page per group).")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="Run params to resolve the plans with (repeatable).")
 @click.option("--direction", type=click.Choice(["TB", "LR", "BT", "RL"], case_sensitive=False), default="TB", show_default=True)
 @click.option("--no-svg", is_flag=True, help="Do not run Graphviz; show the Mermaid/DOT source instead of a picture.")
@@ -161,7 +168,12 @@ def report_cmd(c: _Ctx, paths: tuple[str, ...], output: str, params: tuple[str, 
     Exit 0 when every group is valid, 1 when any is not (the report is written either way).
     """
     from spine.cli.commands import report
+    from spine.cli.output import OutputKind, OutputPathError, is_html_file, prepare_output
 
+    if output == "-":
+        raise OutputPathError(output, "a report is HTML files, not text for stdout", "give OUT.html for one group, or a folder for a site")
+    advice = "give a folder for a site, or a name ending in .html for one page"
+    prepare_output(output, OutputKind.FILE if is_html_file(output) else OutputKind.FOLDER, advice=advice)
     _apply_limits(c, max_file_size)
     return report(c.workspace(), paths, output, params, direction.upper(), not no_svg, strict)
 

@@ -360,10 +360,9 @@ def graph(ws: Workspace, target: str, fmt: str, direction: str, group_name: str 
         if fmt == "svg":
             text = dot_to_svg(text)
     if output:
-        from pathlib import Path
+        from spine.cli.output import write_output
 
-        Path(output).parent.mkdir(parents=True, exist_ok=True)
-        Path(output).write_text(text, encoding="utf-8")
+        write_output(output, text)
         click.echo(f"wrote {safe(output)}", err=True)
     else:
         click.echo(text, nl=not text.endswith("\n"))
@@ -406,12 +405,16 @@ def report(ws: Workspace, paths: Sequence[str], output: str, param_items: Sequen
     if not reports:
         click.echo("no group could be read; nothing to report", err=True)
         return EXIT_INVALID
-    if output.endswith((".html", ".htm")):
+    from spine.cli.output import is_html_file, output_errors
+
+    if is_html_file(output):
         if len(reports) != 1:
             raise UsageProblem(f"{len(reports)} groups found: give -o a folder (a site with an index), not {output}")
-        path = write_report(output, reports[0])
+        with output_errors(output):
+            path = write_report(output, reports[0])
     else:
-        path = write_site(output, reports)
+        with output_errors(output):
+            path = write_site(output, reports)
     extra = f"; {unreadable} document(s) could not be read (see above)" if unreadable else ""
     click.echo(f"wrote {safe(str(path))} ({len(reports)} group report(s), {bad} invalid{extra})", err=True)
     return EXIT_INVALID if bad or unreadable else EXIT_OK
