@@ -7,12 +7,11 @@ to stdout; logs and progress go to stderr.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
 
-from spine.cli.output import safe
+from spine.cli.output import colour_enabled, safe
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -27,7 +26,7 @@ class _Ctx:
     def __init__(self, config: str | None, verbose: int, color: bool | None) -> None:
         self.config = config
         self.verbose = verbose
-        self.color = sys.stdout.isatty() if color is None else color
+        self.color = colour_enabled(color)
         self._ws: Any = None  # a spine.cli.workspace.Workspace, built on first use
         self.overrides: dict[str, Any] = {}
 
@@ -54,7 +53,7 @@ pass_ctx = click.make_pass_decorator(_Ctx)
 @click.version_option(version=None, package_name="spine-core", prog_name="spine", message="%(prog)s %(version)s")
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), envvar="SPINE_CONFIG", help="Read settings from this spine.toml/pyproject.toml instead of searching upwards.")
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-v info, -vv debug).")
-@click.option("--color/--no-color", default=None, help="Colour text output (default: when stdout is a terminal).")
+@click.option("--color/--no-color", default=None, help="Colour text output (default: when stdout is a terminal, unless NO_COLOR is set or TERM=dumb).")
 @click.pass_context
 def cli(ctx: click.Context, config: str | None, verbose: int, color: bool | None) -> None:
     """spine: pipeline groups — validate, plan, draw and run DAGs of pipeline steps.

@@ -56,6 +56,25 @@ def _default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def colour_enabled(flag: bool | None, stream: Any = None, env: Any = None) -> bool:
+    """Whether to colour text output: ``--color``/``--no-color`` when given; otherwise off
+    when ``NO_COLOR`` is set to anything non-empty (https://no-color.org) or ``TERM`` is
+    ``dumb``, and on only when ``stream`` (stdout) is a terminal."""
+    if flag is not None:
+        return flag
+    env = os.environ if env is None else env
+    if env.get("NO_COLOR") or env.get("TERM") == "dumb":
+        return False
+    return _isatty(sys.stdout if stream is None else stream)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
 def colour(text: str, fg: str, *, enabled: bool) -> str:
     if not enabled:
         return text
