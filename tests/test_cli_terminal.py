@@ -153,3 +153,40 @@ class TestColourOnARealTerminal:
         out = _on_a_pty(["--config", os.devnull, "group", "validate", "bad.yaml"], tmp_path, {**env, "NO_COLOR": "1"})
         assert "demo.bad" in out
         assert ANSI not in out
+
+
+def _many_groups(n: int, *, broken: bool = False) -> str:
+    """``n`` one-step groups in one file; with ``broken``, the last depends on a missing step."""
+    docs = [
+        f"apiVersion: spine.io/v1\nkind: PipelineGroup\nmetadata: {{name: demo.g{i}}}\n"
+        f"spec:\n  pipelines:\n    - {{name: a, pipeline: x.a{i}}}\n"
+        for i in range(n)
+    ]
+    if broken:
+        docs[-1] += "    - {name: b, pipeline: x.b, depends_on: [nowhere]}\n"
+    return "---\n".join(docs)
+
+
+@pytest.mark.skipif(not SPINE.exists(), reason="the spine script is not installed next to this Python")
+@pytest.mark.skipif(not Path("/bin/bash").exists(), reason="needs bash for `set -o pipefail`")
+class TestReaderGoesAway:
+    """``spine … | head -2`` with far more output than a pipe holds, so the pipe breaks mid-output."""
+
+    def _head_2(self, tmp_path: Path, text: str) -> tuple[int, str]:
+        (tmp_path / "many.yaml").write_text(text)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SPINE_")}
+        script = f"set -o pipefail; '{SPINE}' --config /dev/null group validate many.yaml --format json 2>err.txt | head -2 > /dev/null"
+        proc = subprocess.run(["/bin/bash", "-c", script], cwd=tmp_path, env=env, timeout=120)
+        return proc.returncode, (tmp_path / "err.txt").read_text()
+
+    def test_valid_groups_exit_0_without_a_traceback(self, tmp_path: Path) -> None:
+        """validate --format json | head -2 exits 0 for valid groups and prints nothing on stderr."""
+        code, err = self._head_2(tmp_path, _many_groups(3000))
+        assert err == ""
+        assert code == 0
+
+    def test_invalid_groups_still_exit_1(self, tmp_path: Path) -> None:
+        """After the reader has gone, the command still finishes: an invalid group exits 1, quietly."""
+        code, err = self._head_2(tmp_path, _many_groups(3000, broken=True))
+        assert err == ""
+        assert code == 1

@@ -7,6 +7,11 @@ to stdout; logs and progress go to stderr.
 
 from __future__ import annotations
 
+import io
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -239,7 +244,81 @@ def schema_cmd() -> int:
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code, translating every expected error."""
+    """Run the CLI and return its exit code, translating every expected error.
+
+    A reader that goes away early (``spine … | head -2``) does not change the exit code:
+    from the first write that finds the pipe closed, the rest of the output goes to
+    ``os.devnull`` (the Python docs' recipe for SIGPIPE), and the command finishes.
+    """
+    with _pipe_guard("stdout"), _pipe_guard("stderr"):
+        return _run(argv)
+
+
+class _PipeGuardedWriter(io.RawIOBase):
+    """Writes to a file descriptor; once its reader has gone (EPIPE), points the
+    descriptor at ``os.devnull`` so the rest of the output, and the flush at exit, is
+    quietly dropped."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def write(self, data: Any) -> int:
+        try:
+            return os.write(self._fd, data)
+        except BrokenPipeError:
+            _to_devnull(self._fd)
+            return len(data)
+
+
+def _to_devnull(fd: int) -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+@contextmanager
+def _pipe_guard(name: str) -> Iterator[None]:
+    """Replace ``sys.<name>`` by a pipe-guarded writer on the same descriptor while the CLI
+    runs; streams without a descriptor (CliRunner's, pytest's) are left as they are."""
+    original = getattr(sys, name)
+    try:
+        fd = original.fileno()
+    except (AttributeError, ValueError, OSError):  # io.UnsupportedOperation is an OSError
+        yield
+        return
+    try:
+        original.flush()
+    except BrokenPipeError:
+        _to_devnull(fd)
+    guarded = io.TextIOWrapper(
+        io.BufferedWriter(_PipeGuardedWriter(fd)),
+        encoding=original.encoding,
+        errors=original.errors,
+        line_buffering=original.line_buffering,
+        write_through=getattr(original, "write_through", False),
+    )
+    setattr(sys, name, guarded)
+    try:
+        yield
+    finally:
+        setattr(sys, name, original)
+        guarded.flush()
+        guarded.detach()  # the descriptor stays open: it belongs to the process
+
+
+def _run(argv: list[str] | None) -> int:
     from spine.cli.workspace import UsageProblem
     from spine.config import ConfigError
     from spine.core.errors import GraphvizNotFoundError, GroupError, GroupNotFoundError, SpineError
@@ -267,8 +346,13 @@ def run(argv: list[str] | None = None) -> int:
     except SpineError as exc:
         click.echo(f"Error: {safe(str(exc), multiline=True)}", err=True)
         return EXIT_INVALID
-    except BrokenPipeError:
-        return EXIT_OK
+    except BrokenPipeError:  # a stream without a guard (see run): the Python docs' recipe
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                _to_devnull(stream.fileno())
+            except (AttributeError, ValueError, OSError):
+                pass  # no descriptor to redirect
+        return EXIT_INVALID
     return int(rv or 0)
 
 
