@@ -39,7 +39,7 @@ def collect(
     "warnings"}`` plus ``"_findings"`` (its own findings, for the text formats).
     """
     from spine.core.findings import Severity
-    from spine.orchestration import LoadedGroup, check_group, scan
+    from spine.orchestration import LoadedGroup, check_group
 
     extra: list[LoadedGroup] = []
     if not paths:
@@ -49,7 +49,7 @@ def collect(
                 extra.append(LoadedGroup(None, 0, g, [], g.name))
         if not paths and not extra:
             raise UsageProblem(f"give files or folders to {verb}, or configure [tool.spine] groups")
-    loaded = scan(paths, ws.settings.limits) + extra if paths else extra
+    loaded = ws.scan(paths) + extra if paths else extra
     if paths and not loaded:
         raise UsageProblem(f"no group files (*.yaml, *.yml) found in {', '.join(map(str, paths))}")
     registry = ws.registry_or_none
@@ -374,11 +374,11 @@ def graph(ws: Workspace, target: str, fmt: str, direction: str, group_name: str 
 
 def report(ws: Workspace, paths: Sequence[str], output: str, param_items: Sequence[str], direction: str, svg: bool, strict: bool) -> int:
     from spine.core.errors import GroupError
-    from spine.orchestration import PlanResolver, check_group, scan
+    from spine.orchestration import PlanResolver, check_group
     from spine.render.report import build_report, write_report, write_site
 
     params = parse_params(param_items)
-    loaded = scan(paths, ws.settings.limits)
+    loaded = ws.scan(paths)
     if not loaded:
         raise UsageProblem(f"no group files (*.yaml, *.yml) found in {', '.join(map(str, paths))}")
     registry = ws.registry_or_none
