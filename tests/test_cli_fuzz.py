@@ -63,7 +63,7 @@ def test_template_that_breaks_for_an_empty_list_is_found(project: Path, invoke) 
     check = next(c for c in result["checks"] if c["name"] == "valid run params")
     assert check["ok"] is False
     assert check["counterexample"]["example"]["symbols"] == []
-    assert {f["code"] for f in check["counterexample"]["findings"]} == {"template-undefined"}
+    assert {f["code"] for f in check["counterexample"]["findings"]} == {"template-error"}
 
 
 def test_a_sound_group_passes_every_check(project: Path, invoke) -> None:
