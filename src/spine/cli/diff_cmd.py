@@ -211,10 +211,9 @@ def diff_cmd(ctx: click.Context, old: str, new: str, fmt: str, output: str | Non
       spine group diff git:main:groups groups --format markdown >> "$GITHUB_STEP_SUMMARY"
       spine group diff old/ new/ --format html -o diff.html --exit-code
     """
+    from spine.cli.output import OutputKind, prepare_output, write_output
     from spine.diff.compare import DiffReport, diff_sets
     from spine.render import diff_render
-
-    from spine.cli.output import OutputKind, prepare_output, write_output
 
     output = None if output == "-" else output
     if output is not None:
