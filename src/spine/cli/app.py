@@ -304,10 +304,10 @@ def _pipe_guard(name: str) -> Iterator[None]:
         _to_devnull(fd)
     guarded = io.TextIOWrapper(
         io.BufferedWriter(_PipeGuardedWriter(fd)),
-        encoding=original.encoding,
-        errors=original.errors,
-        line_buffering=original.line_buffering,
-        write_through=getattr(original, "write_through", False),
+        encoding=getattr(original, "encoding", None) or "utf-8",
+        errors=getattr(original, "errors", None) or "strict",
+        line_buffering=bool(getattr(original, "line_buffering", False)),
+        write_through=bool(getattr(original, "write_through", False)),
     )
     setattr(sys, name, guarded)
     try:
