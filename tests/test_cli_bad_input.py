@@ -194,6 +194,15 @@ class TestValidateHostileInput:
         assert "\x1b" not in out + err
 
 
+def test_tab_indentation_says_to_use_spaces(in_tmp: Path, invoke) -> None:
+    """validate on a file indented with a tab exits 1 and says to use spaces, at the tab's line and column."""
+    (in_tmp / NAME).write_text(VALID.replace("      pipeline: x.ingest", "\t  pipeline: x.ingest"))
+    code, out, err = invoke("group", "validate", NAME)
+    assert code == 1, err
+    assert f"{NAME}:8:1: error yaml-syntax" in out
+    assert "YAML indentation must use spaces, not tabs: replace the tab at line 8, column 1" in out
+
+
 class TestSizeLimit:
     def test_max_file_size_flag(self, in_tmp: Path, invoke) -> None:
         """--max-file-size refuses a larger file with file-too-large at FILE:1:1 and exit 1."""

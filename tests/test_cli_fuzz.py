@@ -63,7 +63,7 @@ def test_template_that_breaks_for_an_empty_list_is_found(project: Path, invoke) 
     check = next(c for c in result["checks"] if c["name"] == "valid run params")
     assert check["ok"] is False
     assert check["counterexample"]["example"]["symbols"] == []
-    assert {f["code"] for f in check["counterexample"]["findings"]} == {"template-undefined"}
+    assert {f["code"] for f in check["counterexample"]["findings"]} == {"template-error"}
 
 
 def test_a_sound_group_passes_every_check(project: Path, invoke) -> None:
@@ -103,3 +103,72 @@ def test_invalid_group_is_not_fuzzed_and_fails(project: Path, invoke) -> None:
     code, out, _ = invoke("group", "fuzz", "groups", "--examples", "5", "--seed", "1")
     assert code == 1
     assert "not fuzzed" in out
+
+
+def _reproduce_args(command: str) -> list[str]:
+    """The arguments after ``spine`` in a printed command, split as a POSIX shell would."""
+    import shlex
+
+    words = shlex.split(command)
+    assert words[0] == "spine"
+    return words[1:]
+
+
+def test_printed_command_reproduces_the_failure(project: Path, invoke) -> None:
+    """The `reproduce` command of a counterexample, run through the CLI, fails with the same findings."""
+    (project / "groups" / "g.yaml").write_text(GROUP.format(first="{{ params.symbols[0] }}"))
+    code, out, _ = invoke("group", "fuzz", "groups", "--examples", "60", "--seed", "3", "--format", "json")
+    assert code == 1
+    check = next(c for c in json.loads(out)["results"][0]["checks"] if c["name"] == "valid run params")
+    expected = check["counterexample"]["findings"]
+    code, plan_out, _ = invoke(*_reproduce_args(check["counterexample"]["reproduce"]), "--json")
+    assert code == 1
+    assert json.loads(plan_out)["findings"] == expected
+
+
+def test_text_output_prints_the_command(project: Path, invoke) -> None:
+    """Text output prints a `reproduce:` line with a ready-to-run spine group plan command."""
+    (project / "groups" / "g.yaml").write_text(GROUP.format(first="{{ params.symbols[0] }}"))
+    code, out, _ = invoke("group", "fuzz", "groups", "--examples", "40", "--seed", "11")
+    assert code == 1
+    line = next(x for x in out.splitlines() if x.strip().startswith("reproduce:"))
+    assert line.split("reproduce: ", 1)[1].startswith("spine group plan groups/g.yaml --param ")
+
+
+def test_mutations_get_no_command(project: Path, invoke) -> None:
+    """A mutation counterexample is an edit of the group, not run params: it gets no `reproduce`."""
+    (project / "groups" / "g.yaml").write_text(GROUP.format(first="{{ params.symbols | length }} symbols"))
+    code, out, _ = invoke("group", "fuzz", "groups", "--examples", "20", "--seed", "1", "--format", "json")
+    assert code == 0
+    assert all(c["counterexample"] is None for c in json.loads(out)["results"][0]["checks"])
+
+
+RUN_DATE_GROUP = textwrap.dedent(
+    """
+    apiVersion: spine.io/v1
+    kind: PipelineGroup
+    metadata: {name: demo.year}
+    spec:
+      pipelines:
+        - name: a
+          pipeline: demo.any
+          params: {year: "{{ params.run_date.year }}"}
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "code", "says"),
+    [("2000-01-01", 1, "params.run_date is a str ('2000-01-01'), which has no attribute 'year'"), (__import__("datetime").date(2000, 1, 1), 0, "")],
+    ids=["string", "date"],
+)
+def test_command_keeps_the_type_of_a_date_like_string(in_tmp: Path, invoke, value: object, code: int, says: str) -> None:
+    """{"run_date": "2000-01-01"} as a str reproduces the str (the template fails); as a date, the date (it plans)."""
+    from spine.cli.reproduce import plan_command
+
+    (in_tmp / "g.yaml").write_text(RUN_DATE_GROUP)
+    command = plan_command(["g.yaml"], {"run_date": value}, config="/dev/null")
+    assert command is not None
+    got, _, err = invoke(*_reproduce_args(command))
+    assert got == code, err
+    assert says in err

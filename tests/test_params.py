@@ -233,6 +233,46 @@ spec:
         assert [f.step for f in info.value.findings] == ["a", "b"]
 
 
+class TestMissingAttributeOfAValue:
+    def test_attribute_of_a_string_run_param(self) -> None:
+        """params.run_date.year on a string names the param, its type and the attribute, not a param to pass."""
+        (finding,) = template_error("{{ params.run_date.year }}", {"run_date": "2000-01-01"}).findings
+        assert finding.code == "template-error"
+        assert "params.run_date is a str ('2000-01-01'), which has no attribute 'year'" in finding.message
+        assert "--param" not in finding.message
+
+    def test_attribute_inside_mixed_text(self) -> None:
+        """The same holds for a template inside text ("Week {{ params.run_date.year }}")."""
+        (finding,) = template_error("Week {{ params.run_date.year }}", {"run_date": "2000-01-01"}).findings
+        assert "params.run_date is a str" in finding.message
+
+    def test_element_of_an_empty_list(self) -> None:
+        """params.symbols[0] on [] says the list has no element 0."""
+        (finding,) = template_error("{{ params.symbols[0] }}", {"symbols": []}).findings
+        assert (finding.code, "params.symbols is a list ([]), which has no element 0" in finding.message) == ("template-error", True)
+
+    def test_missing_key_of_a_mapping_param(self) -> None:
+        """params.cfg.region on a mapping without that key says the mapping has no key 'region'."""
+        (finding,) = template_error("{{ params.cfg.region }}", {"cfg": {"zone": "a"}}).findings
+        assert "params.cfg is a dict ({'zone': 'a'}), which has no key 'region'" in finding.message
+
+    def test_nested_path_is_named(self) -> None:
+        """An attribute missing deeper down names the whole path to the value."""
+        (finding,) = template_error("{{ params.cfg.zone.name }}", {"cfg": {"zone": "eu-1"}}).findings
+        assert "params.cfg.zone is a str ('eu-1'), which has no attribute 'name'" in finding.message
+
+    def test_shared_value_is_not_misnamed(self) -> None:
+        """When two run params hold the same object, the one the template names is the one reported."""
+        (finding,) = template_error("{{ params.b.year }}", {"a": 5, "b": 5}).findings
+        assert "params.b is an int (5)" in finding.message
+
+    def test_missing_run_param_still_says_pass_it(self) -> None:
+        """A run param that is missing altogether still says how to pass it (template-undefined)."""
+        (finding,) = template_error("{{ params.run_date.year }}").findings
+        assert finding.code == "template-undefined"
+        assert "pass it with --param run_date=" in finding.message
+
+
 class TestSandbox:
     def test_dunder_class_mro_blocked(self) -> None:
         """{{ ''.__class__.__mro__ }} is refused as unsafe."""

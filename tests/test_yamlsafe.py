@@ -350,6 +350,51 @@ class TestSyntaxErrors:
         assert (f.line, f.column) == (4, 9)
 
 
+HINTS = {
+    "tab indentation": ("a:\n\tb: 1\n", "YAML indentation must use spaces, not tabs: replace the tab at line 2, column 1"),
+    "tab among spaces": ("a:\n  b: 1\n\tc: 2\n", "must use spaces, not tabs: replace the tab at line 3, column 1"),
+    "tab in a block scalar": ("a: |\n  x\n\ty\n", "must use spaces, not tabs: replace the tab at line 3, column 1"),
+    "tab after non-ASCII text": ("ключ: 1\nб:\n\tb: é\n", "replace the tab at line 3, column 1"),
+    "unclosed double quote": ('x: 1\na: "open\nb: 1\n', "the quoted value that starts at line 2, column 4 is never closed"),
+    "unclosed single quote": ("a: 'open\n", "the quoted value that starts at line 1, column 4 is never closed"),
+    "unclosed list": ("a: [1, 2\nb: 1\n", "the '[' at line 1, column 4 is not closed"),
+    "unclosed mapping": ("a: {x: 1\nb: 1\n", "the '{' at line 1, column 4 is not closed"),
+    "colon in a plain value": ("title: Weekly: FINRA\n", "must be put in quotes"),
+    "reserved @": ("a: @x\n", "'@' is reserved in YAML and cannot start a plain value; put the value in quotes"),
+    "reserved backtick": ("a: `x`\n", "'`' is reserved in YAML"),
+    "bad mapping indentation": ("a:\n  b: 1\n c: 2\n", "the keys of the mapping that starts at line 1, column 1 must line up"),
+    "bad list indentation": (
+        "spec:\n  pipelines:\n    - name: a\n      pipeline: x\n     depends_on: [a]\n",
+        "lines up neither with the '-' of the list at line 3, column 5",
+    ),
+}
+
+
+class TestSyntaxHints:
+    @pytest.mark.parametrize("text, hint", HINTS.values(), ids=HINTS.keys())
+    def test_common_mistake_gets_a_hint(self, text: str, hint: str) -> None:
+        """A common libyaml error keeps the parser's words and adds what to do, with line and column."""
+        f = one(text, "yaml-syntax")
+        assert f.message.startswith("YAML syntax error: ")
+        assert hint in f.message
+
+    @pytest.mark.parametrize("data", [b"a:\n\tb: 1\n", "a:\n\tb: 1\n"], ids=["bytes", "str"])
+    def test_tab_hint_for_bytes_and_text(self, data: bytes | str) -> None:
+        """The tab hint is found whether the reader got bytes (a file) or text."""
+        assert "not tabs" in one(data, "yaml-syntax").message
+
+    def test_tab_inside_a_value_is_not_blamed(self) -> None:
+        """A tab inside a value, away from where the parser stopped, gets no tab hint (hints must be certain)."""
+        f = one("a: x\ty: z\n", "yaml-syntax")
+        assert "not tabs" not in f.message
+        assert "must be put in quotes" in f.message
+
+    def test_unknown_error_gets_no_hint(self) -> None:
+        """An error with no certain advice (an unknown escape) is the parser's message alone."""
+        f = one('a: "\\q"\n', "yaml-syntax")
+        assert ";" not in f.message
+
+
 JUNK = {
     "nul in value": b"a: \x00\n",
     "only nuls": b"\x00" * 64,

@@ -7,12 +7,16 @@ to stdout; logs and progress go to stderr.
 
 from __future__ import annotations
 
+import io
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
 
-from spine.cli.output import safe
+from spine.cli.output import colour_enabled, safe
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -27,7 +31,7 @@ class _Ctx:
     def __init__(self, config: str | None, verbose: int, color: bool | None) -> None:
         self.config = config
         self.verbose = verbose
-        self.color = sys.stdout.isatty() if color is None else color
+        self.color = colour_enabled(color)
         self._ws: Any = None  # a spine.cli.workspace.Workspace, built on first use
         self.overrides: dict[str, Any] = {}
 
@@ -54,7 +58,7 @@ pass_ctx = click.make_pass_decorator(_Ctx)
 @click.version_option(version=None, package_name="spine-core", prog_name="spine", message="%(prog)s %(version)s")
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), envvar="SPINE_CONFIG", help="Read settings from this spine.toml/pyproject.toml instead of searching upwards.")
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-v info, -vv debug).")
-@click.option("--color/--no-color", default=None, help="Colour text output (default: when stdout is a terminal).")
+@click.option("--color/--no-color", default=None, help="Colour text output (default: when stdout is a terminal, unless NO_COLOR is set or TERM=dumb).")
 @click.pass_context
 def cli(ctx: click.Context, config: str | None, verbose: int, color: bool | None) -> None:
     """spine: pipeline groups — validate, plan, draw and run DAGs of pipeline steps.
@@ -95,19 +99,21 @@ def group() -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "github", "markdown"]), default="text", show_default=True, help="text for people, json for tools, junit for CI test reports, github for pull-request annotations, markdown for $GITHUB_STEP_SUMMARY.")
 @click.option("--strict", is_flag=True, help="Treat warnings (lint) as failures (exit 1).")
-@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Write the report here instead of stdout.")
+@click.option("-o", "--output", metavar="FILE", help="Write the report to FILE (its folders are created) instead of stdout.")
 @_limit_options
 @pass_ctx
-def validate_cmd(c: _Ctx, paths: tuple[str, ...], fmt: str, strict: bool, output: Any, max_file_size: int | None) -> int:
+def validate_cmd(c: _Ctx, paths: tuple[str, ...], fmt: str, strict: bool, output: str | None, max_file_size: int | None) -> int:
     """Check group files and folders (recursively); report every problem at once.
 
     With no PATH, validates the configured groups ([tool.spine] groups). Exit 0 when all
     groups are valid, 1 when any is not, 2 on usage errors.
     """
     from spine.cli.commands import validate
+    from spine.cli.output import open_output
 
     _apply_limits(c, max_file_size)
-    return validate(c.workspace(), paths, fmt, strict, output, c.color)
+    with open_output(output) as out:
+        return validate(c.workspace(), paths, fmt, strict, out, c.color and output in (None, "-"))
 
 
 @group.command("plan")
@@ -131,7 +137,7 @@ def plan_cmd(c: _Ctx, target: str, params: tuple[str, ...], group_name: str | No
 @click.option("--format", "fmt", type=click.Choice(["dot", "svg", "mermaid"]), default="dot", show_default=True, help="Output format (svg needs Graphviz `dot`).")
 @click.option("--direction", type=click.Choice(["TB", "LR", "BT", "RL"], case_sensitive=False), default="TB", show_default=True, help="Layout direction.")
 @click.option("--group", "group_name", metavar="NAME", help="Which group, when FILE holds several.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to this file instead of stdout.")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE (its folders are created) instead of stdout.")
 @_limit_options
 @pass_ctx
 def graph_cmd(c: _Ctx, target: str, fmt: str, direction: str, group_name: str | None, output: str | None, max_file_size: int | None) -> int:
@@ -141,14 +147,19 @@ def graph_cmd(c: _Ctx, target: str, fmt: str, direction: str, group_name: str | 
     ghost nodes — and the command exits 1 with its findings on stderr.
     """
     from spine.cli.commands import graph
+    from spine.cli.output import OutputKind, prepare_output
 
+    if output == "-":
+        output = None
+    if output is not None:
+        prepare_output(output, OutputKind.FILE)
     _apply_limits(c, max_file_size)
     return graph(c.workspace(), target, fmt, direction.upper(), group_name, output, c.color)
 
 
 @group.command("report")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("-o", "--output", required=True, type=click.Path(), help="OUT.html for one group, or a folder for a site (index.html + a page per group).")
+@click.option("-o", "--output", required=True, metavar="OUT", help="OUT.html (.htm, any case) for one group, or a folder for a site (index.html + a page per group).")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="Run params to resolve the plans with (repeatable).")
 @click.option("--direction", type=click.Choice(["TB", "LR", "BT", "RL"], case_sensitive=False), default="TB", show_default=True)
 @click.option("--no-svg", is_flag=True, help="Do not run Graphviz; show the Mermaid/DOT source instead of a picture.")
@@ -161,7 +172,12 @@ def report_cmd(c: _Ctx, paths: tuple[str, ...], output: str, params: tuple[str, 
     Exit 0 when every group is valid, 1 when any is not (the report is written either way).
     """
     from spine.cli.commands import report
+    from spine.cli.output import OutputKind, OutputPathError, is_html_file, prepare_output
 
+    if output == "-":
+        raise OutputPathError(output, "a report is HTML files, not text for stdout", "give OUT.html for one group, or a folder for a site")
+    advice = "give a folder for a site, or a name ending in .html for one page"
+    prepare_output(output, OutputKind.FILE if is_html_file(output) else OutputKind.FOLDER, advice=advice)
     _apply_limits(c, max_file_size)
     return report(c.workspace(), paths, output, params, direction.upper(), not no_svg, strict)
 
@@ -230,7 +246,81 @@ def schema_cmd() -> int:
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code, translating every expected error."""
+    """Run the CLI and return its exit code, translating every expected error.
+
+    A reader that goes away early (``spine … | head -2``) does not change the exit code:
+    from the first write that finds the pipe closed, the rest of the output goes to
+    ``os.devnull`` (the Python docs' recipe for SIGPIPE), and the command finishes.
+    """
+    with _pipe_guard("stdout"), _pipe_guard("stderr"):
+        return _run(argv)
+
+
+class _PipeGuardedWriter(io.RawIOBase):
+    """Writes to a file descriptor; once its reader has gone (EPIPE), points the
+    descriptor at ``os.devnull`` so the rest of the output, and the flush at exit, is
+    quietly dropped."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def write(self, data: Any) -> int:
+        try:
+            return os.write(self._fd, data)
+        except BrokenPipeError:
+            _to_devnull(self._fd)
+            return len(data)
+
+
+def _to_devnull(fd: int) -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+@contextmanager
+def _pipe_guard(name: str) -> Iterator[None]:
+    """Replace ``sys.<name>`` by a pipe-guarded writer on the same descriptor while the CLI
+    runs; streams without a descriptor (CliRunner's, pytest's) are left as they are."""
+    original = getattr(sys, name)
+    try:
+        fd = original.fileno()
+    except (AttributeError, ValueError, OSError):  # io.UnsupportedOperation is an OSError
+        yield
+        return
+    try:
+        original.flush()
+    except BrokenPipeError:
+        _to_devnull(fd)
+    guarded = io.TextIOWrapper(
+        io.BufferedWriter(_PipeGuardedWriter(fd)),
+        encoding=getattr(original, "encoding", None) or "utf-8",
+        errors=getattr(original, "errors", None) or "strict",
+        line_buffering=bool(getattr(original, "line_buffering", False)),
+        write_through=bool(getattr(original, "write_through", False)),
+    )
+    setattr(sys, name, guarded)
+    try:
+        yield
+    finally:
+        setattr(sys, name, original)
+        guarded.flush()
+        guarded.detach()  # the descriptor stays open: it belongs to the process
+
+
+def _run(argv: list[str] | None) -> int:
     from spine.cli.workspace import UsageProblem
     from spine.config import ConfigError
     from spine.core.errors import GraphvizNotFoundError, GroupError, GroupNotFoundError, SpineError
@@ -258,8 +348,13 @@ def run(argv: list[str] | None = None) -> int:
     except SpineError as exc:
         click.echo(f"Error: {safe(str(exc), multiline=True)}", err=True)
         return EXIT_INVALID
-    except BrokenPipeError:
-        return EXIT_OK
+    except BrokenPipeError:  # a stream without a guard (see run): the Python docs' recipe
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                _to_devnull(stream.fileno())
+            except (AttributeError, ValueError, OSError):
+                pass  # no descriptor to redirect
+        return EXIT_INVALID
     return int(rv or 0)
 
 

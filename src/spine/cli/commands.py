@@ -39,7 +39,7 @@ def collect(
     "warnings"}`` plus ``"_findings"`` (its own findings, for the text formats).
     """
     from spine.core.findings import Severity
-    from spine.orchestration import LoadedGroup, check_group, scan
+    from spine.orchestration import LoadedGroup, check_group
 
     extra: list[LoadedGroup] = []
     if not paths:
@@ -49,7 +49,7 @@ def collect(
                 extra.append(LoadedGroup(None, 0, g, [], g.name))
         if not paths and not extra:
             raise UsageProblem(f"give files or folders to {verb}, or configure [tool.spine] groups")
-    loaded = scan(paths, ws.settings.limits) + extra if paths else extra
+    loaded = ws.scan(paths) + extra if paths else extra
     if paths and not loaded:
         raise UsageProblem(f"no group files (*.yaml, *.yml) found in {', '.join(map(str, paths))}")
     registry = ws.registry_or_none
@@ -360,10 +360,9 @@ def graph(ws: Workspace, target: str, fmt: str, direction: str, group_name: str 
         if fmt == "svg":
             text = dot_to_svg(text)
     if output:
-        from pathlib import Path
+        from spine.cli.output import write_output
 
-        Path(output).parent.mkdir(parents=True, exist_ok=True)
-        Path(output).write_text(text, encoding="utf-8")
+        write_output(output, text)
         click.echo(f"wrote {safe(output)}", err=True)
     else:
         click.echo(text, nl=not text.endswith("\n"))
@@ -375,11 +374,11 @@ def graph(ws: Workspace, target: str, fmt: str, direction: str, group_name: str 
 
 def report(ws: Workspace, paths: Sequence[str], output: str, param_items: Sequence[str], direction: str, svg: bool, strict: bool) -> int:
     from spine.core.errors import GroupError
-    from spine.orchestration import PlanResolver, check_group, scan
+    from spine.orchestration import PlanResolver, check_group
     from spine.render.report import build_report, write_report, write_site
 
     params = parse_params(param_items)
-    loaded = scan(paths, ws.settings.limits)
+    loaded = ws.scan(paths)
     if not loaded:
         raise UsageProblem(f"no group files (*.yaml, *.yml) found in {', '.join(map(str, paths))}")
     registry = ws.registry_or_none
@@ -406,12 +405,16 @@ def report(ws: Workspace, paths: Sequence[str], output: str, param_items: Sequen
     if not reports:
         click.echo("no group could be read; nothing to report", err=True)
         return EXIT_INVALID
-    if output.endswith((".html", ".htm")):
+    from spine.cli.output import is_html_file, output_errors
+
+    if is_html_file(output):
         if len(reports) != 1:
             raise UsageProblem(f"{len(reports)} groups found: give -o a folder (a site with an index), not {output}")
-        path = write_report(output, reports[0])
+        with output_errors(output):
+            path = write_report(output, reports[0])
     else:
-        path = write_site(output, reports)
+        with output_errors(output):
+            path = write_site(output, reports)
     extra = f"; {unreadable} document(s) could not be read (see above)" if unreadable else ""
     click.echo(f"wrote {safe(str(path))} ({len(reports)} group report(s), {bad} invalid{extra})", err=True)
     return EXIT_INVALID if bad or unreadable else EXIT_OK

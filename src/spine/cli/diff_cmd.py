@@ -192,7 +192,7 @@ _COLOURS = {"added": "green", "removed": "red", "renamed": "blue", "changed": "y
 @click.argument("old", metavar="OLD")
 @click.argument("new", metavar="NEW")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json", "html"]), default="text", show_default=True, help="Output format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE (its folders are created) instead of stdout.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when there are changes, 0 when there are none (like git diff --exit-code).")
 @click.option("--group", "group_name", metavar="NAME", help="Compare only the group called NAME (when a side holds several).")
 @click.option("--direction", type=click.Choice(["TB", "LR", "BT", "RL"], case_sensitive=False), default="TB", show_default=True, help="Layout direction of the merged graph (markdown, html).")
@@ -211,9 +211,13 @@ def diff_cmd(ctx: click.Context, old: str, new: str, fmt: str, output: str | Non
       spine group diff git:main:groups groups --format markdown >> "$GITHUB_STEP_SUMMARY"
       spine group diff old/ new/ --format html -o diff.html --exit-code
     """
+    from spine.cli.output import OutputKind, prepare_output, write_output
     from spine.diff.compare import DiffReport, diff_sets
     from spine.render import diff_render
 
+    output = None if output == "-" else output
+    if output is not None:
+        prepare_output(output, OutputKind.FILE)
     obj = ctx.find_root().obj
     limits = obj.workspace().settings.limits if hasattr(obj, "workspace") else None
     color = bool(getattr(obj, "color", False)) and fmt == "text" and output is None
@@ -255,9 +259,7 @@ def diff_cmd(ctx: click.Context, old: str, new: str, fmt: str, output: str | Non
             style=lambda line, change: colour(line, _COLOURS[change.value], enabled=color) if change.value in _COLOURS else line,
         )
     if output:
-        target = Path(output)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        write_output(output, text)
         click.echo(f"wrote {term(output)}", err=True)
     else:
         click.echo(text, nl=False, color=color or None)  # --color keeps colours in a pipe

@@ -33,6 +33,7 @@ def fuzz_cmd(c: Any, paths: tuple[str, ...], examples: int, seed: int | None, fm
     except ImportError as exc:
         raise UsageProblem(f"spine group fuzz needs hypothesis: pip install 'spine-core[fuzz]' ({exc})") from exc
     from spine.cli.commands import collect
+    from spine.cli.reproduce import fuzz_commands, with_commands
 
     ws = c.workspace()
     seed = seed if seed is not None else random.SystemRandom().randrange(2**32)
@@ -56,6 +57,7 @@ def fuzz_cmd(c: Any, paths: tuple[str, ...], examples: int, seed: int | None, fm
             click.echo(f"[{i}/{len(loaded)}] {safe(group.name)}", err=True)
         results.append(fuzz_group(group, registry, examples=examples, seed=seed, progress=progress, starting=starting))
     ok = all(r.ok for r in results) and not invalid
+    commands = fuzz_commands(results, groups, config=c.config)
     if fmt == "json":
         dump_json(
             {
@@ -63,13 +65,13 @@ def fuzz_cmd(c: Any, paths: tuple[str, ...], examples: int, seed: int | None, fm
                 "seed": seed,
                 "examples": examples,
                 "pipelines_checked": registry is not None,
-                "results": [r.to_dict() for r in results],
+                "results": [with_commands(i, r.to_dict(), commands) for i, r in enumerate(results)],
                 "invalid_groups": [{"name": g["name"], "file": g["file"]} for g in invalid],
                 "findings": [f.to_dict() for f in findings if f.severity.value == "error"],
             }
         )
     else:
-        _text(results, invalid, seed, examples, registry is not None, c.color)
+        _text(results, invalid, seed, examples, registry is not None, c.color, commands)
     return 0 if ok else 1
 
 
@@ -87,8 +89,11 @@ def _groups_of(ws: Any, paths: tuple[str, ...]) -> list[Any]:
     return out
 
 
-def _text(results: list[Any], invalid: list[dict[str, Any]], seed: int, examples: int, checked: bool, color: bool) -> None:
-    for r in results:
+def _text(
+    results: list[Any], invalid: list[dict[str, Any]], seed: int, examples: int, checked: bool, color: bool,
+    commands: dict[tuple[int, str], str | None],
+) -> None:
+    for i, r in enumerate(results):
         where = f"  ({safe(r.file)})" if r.file else ""
         click.echo(f"{safe(r.group)}{where}")
         for c in r.checks:
@@ -101,6 +106,9 @@ def _text(results: list[Any], invalid: list[dict[str, Any]], seed: int, examples
                 click.echo(f"  {colour('✗', 'red', enabled=color)} {c.name}: failed; minimal counterexample:")
                 click.echo(f"      input:   {safe(short(ce.example, 400))}")
                 click.echo(f"      problem: {safe(ce.problem)}")
+                if (i, c.name) in commands:
+                    command = commands[(i, c.name)]
+                    click.echo(f"      reproduce: {command}" if command else "      reproduce: (a value cannot be written as --param; use the input in a test)")
                 for f in ce.findings[:10]:
                     click.echo(f"      {safe(f.location)}: {f.code}{' [' + safe(f.step) + ']' if f.step else ''}: {safe(f.message)}")
     for g in invalid:

@@ -5,6 +5,8 @@ Built lazily: ``spine --help`` and ``spine schema`` never import a pipeline modu
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +16,12 @@ from spine.config import Settings, import_pipeline_modules
 if TYPE_CHECKING:
     from spine.framework import PipelineRegistry
     from spine.orchestration import GroupRegistry, LoadedGroup, PipelineGroup
+
+
+#: A path argument that means "read the YAML from stdin".
+STDIN = "-"
+#: The file name findings give to what was read from stdin.
+STDIN_LABEL = "<stdin>"
 
 
 class UsageProblem(Exception):
@@ -26,6 +34,7 @@ class Workspace:
     _pipelines_loaded: bool = False
     _groups: GroupRegistry | None = None
     _group_findings: list[Any] = field(default_factory=list)
+    _stdin: list[LoadedGroup] | None = None
 
     @property
     def pipelines(self) -> PipelineRegistry:
@@ -61,19 +70,55 @@ class Workspace:
             self._groups = registry
         return self._groups
 
+    def read_stdin(self) -> list[LoadedGroup]:
+        """Every document of the YAML piped to stdin, labelled ``<stdin>``; read once
+        (at most the file size limit plus one byte), then remembered."""
+        if self._stdin is None:
+            from spine.orchestration.loader import read_text
+
+            stream = sys.stdin
+            if stream is None:
+                raise UsageProblem("'-' reads groups from stdin, but there is no stdin")
+            if stream.isatty():
+                raise UsageProblem(
+                    "'-' reads groups from stdin, but stdin is a terminal; pipe a file in "
+                    "(spine group validate - < group.yaml), or name the file"
+                )
+            limits = self.settings.limits
+            raw = getattr(stream, "buffer", None)
+            data: bytes | str = raw.read(limits.max_bytes + 1) if raw is not None else stream.read(limits.max_bytes + 1)
+            self._stdin = read_text(data, STDIN_LABEL, limits)
+        return self._stdin
+
+    def scan(self, paths: Sequence[str]) -> list[LoadedGroup]:
+        """Every document under ``paths``, in order; ``-`` is the YAML on stdin (once)."""
+        from spine.orchestration import scan
+
+        if STDIN not in paths:
+            return scan(paths, self.settings.limits)
+        if list(paths).count(STDIN) > 1:
+            raise UsageProblem("'-' (stdin) can be given only once")
+        at = list(paths).index(STDIN)
+        before, after = paths[:at], paths[at + 1 :]
+        return [
+            *(scan(before, self.settings.limits) if before else []),
+            *self.read_stdin(),
+            *(scan(after, self.settings.limits) if after else []),
+        ]
+
     def resolve_target(
         self, target: str, group_name: str | None = None, *, allow_invalid: bool = False
     ) -> tuple[PipelineGroup | None, list[LoadedGroup]]:
-        """NAME or FILE → (the group, or None when it is invalid) and what was loaded.
+        """NAME, FILE or ``-`` → (the group, or None when it is invalid) and what was loaded.
 
-        A path that exists is read as a file; several groups in one file need
-        ``--group``. Anything else is looked up in the registry.
+        A path that exists is read as a file, and ``-`` reads the YAML on stdin; several
+        groups in one file need ``--group``. Anything else is looked up in the registry.
         """
         from spine.orchestration import scan
 
         path = Path(target)
-        if path.exists():
-            loaded = scan([path], self.settings.limits)
+        if target == STDIN or path.exists():
+            loaded = self.read_stdin() if target == STDIN else scan([path], self.settings.limits)
             if group_name is not None:
                 loaded = [lg for lg in loaded if lg.name == group_name]
                 if not loaded:

@@ -17,6 +17,7 @@ expression's native type (``"{{ params.limit }}"`` with ``limit=5`` gives ``5``,
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -133,10 +134,34 @@ def _environment() -> Any:
                 raise _too_big("a format width")
             return super().format_string(s, args, kwargs, format_func)
 
-    env = _BoundedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env = _BoundedEnvironment(undefined=_recording_undefined(StrictUndefined), autoescape=False, keep_trailing_newline=True)
     for name in ("center", "indent", "wordwrap", "truncate", "format"):
         env.filters[name] = _bounded_filter(env.filters[name])
     return env
+
+
+def _recording_undefined(base: Any) -> Any:
+    """``base`` (StrictUndefined) whose error keeps what was looked up (``name``) and in
+    what (``obj``), so a message can tell a missing run param from an attribute that a
+    value does not have."""
+    from jinja2 import UndefinedError
+    from jinja2.utils import missing
+
+    class MissingValue(UndefinedError):
+        def __init__(self, message: str | None, obj: Any, name: Any) -> None:
+            super().__init__(message)
+            self.obj = obj
+            self.name = name
+
+    class RecordingUndefined(base):  # type: ignore[misc, valid-type]
+        __slots__ = ()
+
+        def __init__(self, hint: str | None = None, obj: Any = missing, name: Any = None, exc: Any = UndefinedError) -> None:
+            if exc is UndefinedError:  # the sandbox passes SecurityError: keep it
+                exc = functools.partial(MissingValue, obj=obj, name=name)
+            super().__init__(hint, obj, name, exc)
+
+    return RecordingUndefined
 
 
 class RunParams(dict):  # type: ignore[type-arg]
@@ -214,9 +239,6 @@ def render_value(value: Any, context: Mapping[str, Any]) -> Any:
     return value
 
 
-_ATTR = re.compile(r"has no attribute '(?P<attr>[^']*)'|'(?P<name>[^']*)' is undefined")
-
-
 def _render_text(text: str, context: Mapping[str, Any]) -> Any:
     from jinja2 import TemplateError, Undefined, UndefinedError
 
@@ -229,14 +251,66 @@ def _render_text(text: str, context: Mapping[str, Any]) -> Any:
             return result
         return compiled.render(**context)
     except UndefinedError as exc:
-        m = _ATTR.search(str(exc))
-        missing = (m.group("attr") or m.group("name")) if m else None
-        hint = ""
-        if missing and m and m.group("attr") is not None and "params" in text:
-            hint = f"; pass it with --param {missing}=…, or write {{{{ params.{missing} | default(…) }}}}"
-        what = f"uses undefined name {missing!r}" if missing else f"failed: {exc}"
-        raise TemplateProblem(f"template {text!r:.80} {what}{hint}", "template-undefined") from exc
+        raise _undefined_problem(text, exc, context) from exc
     except TemplateError as exc:
         raise TemplateProblem(f"template {text!r:.80} failed: {exc}") from exc
     except (TypeError, ValueError, ArithmeticError, AttributeError, LookupError, MemoryError, RecursionError) as exc:
         raise TemplateProblem(f"template {text!r:.80} failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _undefined_problem(text: str, exc: Exception, context: Mapping[str, Any]) -> TemplateProblem:
+    """Say what was undefined. A missing name (a run param, a key of ``group`` or
+    ``step``, a bare name) is ``template-undefined``, with how to pass a run param; an
+    attribute or element that a *value* lacks (``params.run_date.year`` on a string) is a
+    ``template-error`` naming the value and its type: passing a param of that name would
+    not help."""
+    from jinja2.utils import missing
+
+    obj, name = getattr(exc, "obj", missing), getattr(exc, "name", None)
+    head = f"template {text!r:.80}"
+    if name is None:  # an undefined we did not create (never expected): Jinja's words
+        return TemplateProblem(f"{head} failed: {exc}", "template-undefined")
+    if obj is missing or obj is context.get("group") or obj is context.get("step"):
+        return TemplateProblem(f"{head} uses undefined name {name!r}", "template-undefined")
+    if isinstance(obj, RunParams):
+        hint = f"; pass it with --param {name}=…, or write {{{{ params.{name} | default(…) }}}}" if isinstance(name, str) else ""
+        return TemplateProblem(f"{head} uses undefined name {name!r}{hint}", "template-undefined")
+    if isinstance(obj, Mapping):
+        what = f"has no key {name!r}"
+    else:
+        what = f"has no attribute {name!r}" if isinstance(name, str) else f"has no element {name!r}"
+    value = _short_repr(obj)
+    path = _path_of(obj, context.get("params"), text)
+    subject = f"{path} is {_a(type(obj).__name__)} ({value})" if path else f"the value {value} ({_a(type(obj).__name__)})"
+    return TemplateProblem(f"{head} failed: {subject}, which {what}", "template-error")
+
+
+def _a(type_name: str) -> str:
+    return f"{'an' if type_name[:1] in 'aeiou' else 'a'} {type_name}"
+
+
+def _short_repr(value: Any, width: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _path_of(obj: Any, params: Any, text: str, limit: int = 1000) -> str | None:
+    """``params.a.b`` / ``params.a[0]`` when exactly one place in the run params holds
+    ``obj`` itself (by identity) and the template mentions it; else ``None`` (small ints
+    and strings are shared objects, so two places can hold the same one)."""
+    if not isinstance(params, Mapping):
+        return None
+    found: list[str] = []
+    queue: list[tuple[str, Any]] = [(f"params.{k}" if isinstance(k, str) and k.isidentifier() else f"params[{k!r}]", v) for k, v in params.items()]
+    seen = 0
+    while queue and seen < limit:
+        path, value = queue.pop(0)
+        seen += 1
+        if value is obj:
+            found.append(path)
+        if isinstance(value, Mapping):
+            queue.extend((f"{path}.{k}" if isinstance(k, str) and k.isidentifier() else f"{path}[{k!r}]", v) for k, v in value.items())
+        elif isinstance(value, list):
+            queue.extend((f"{path}[{i}]", v) for i, v in enumerate(value))
+    mentioned = [p for p in found if p in text or p.replace("params.", "params['", 1) in text]
+    return mentioned[0] if len(mentioned) == 1 else None

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -302,7 +303,8 @@ class _Composer:
                 return self._raise_or(docs)
             problem = exc.problem or str(exc)
             context = f" {exc.context}" if exc.context else ""
-            self.finding("yaml-syntax", f"YAML syntax error: {problem}{context}", mark)
+            hint = syntax_hint(exc, self.data)
+            self.finding("yaml-syntax", f"YAML syntax error: {problem}{context}{'; ' + hint if hint else ''}", mark)
         except yaml.reader.ReaderError as exc:
             self.fatal = True
             line, column = _position(self.data, exc.position)
@@ -567,6 +569,56 @@ class _Composer:
                     if k not in container:
                         container[k] = v
                         child[k] = (kl, kc, kl, kc)
+
+
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # YAML's line breaks
+
+
+def syntax_hint(exc: yaml.MarkedYAMLError, data: bytes | str) -> str | None:
+    """What to do about one of libyaml's common syntax errors, or ``None``.
+
+    Only where the cause is certain from the error and the text: a tab where YAML wants
+    spaces, a reserved character starting a plain value, an unclosed quote or bracket
+    (named with the line and column where it opened), a ``: `` inside a plain value, and
+    a line that lines up with nothing above it.
+    """
+    problem = exc.problem or ""
+    context = exc.context or ""
+    at, opened = exc.problem_mark, exc.context_mark
+
+    def where(mark: Any) -> str:
+        return f"line {mark.line + 1}, column {mark.column + 1}"
+
+    char = _char_at(data, at) if at is not None else None
+    if "tab character" in problem or ("cannot start any token" in problem and char == "\t"):
+        return f"YAML indentation must use spaces, not tabs: replace the tab at {where(at)} with spaces"
+    if "cannot start any token" in problem and char in ("@", "`"):
+        return f"{char!r} is reserved in YAML and cannot start a plain value; put the value in quotes"
+    if "end of stream" in problem and "quoted scalar" in context and opened is not None:
+        return f"the quoted value that starts at {where(opened)} is never closed; add the closing quote"
+    for bracket, closing, kind in (("[", "]", "sequence"), ("{", "}", "mapping")):
+        if f"or '{closing}'" in problem and f"flow {kind}" in context and opened is not None:
+            return f"the {bracket!r} at {where(opened)} is not closed, or an item before this point lacks its ','; add the missing {closing!r} or ','"
+    if problem.startswith("mapping values are not allowed"):
+        return "a value that holds ': ' (a colon and a space) must be put in quotes, e.g. title: \"Weekly: FINRA\"; or a key above lacks the space after its ':'"
+    if problem == "did not find expected key" and "block mapping" in context and opened is not None:
+        return (
+            f"check this line's indentation: the keys of the mapping that starts at {where(opened)} must "
+            "line up, and nothing may follow a quoted value on its line"
+        )
+    if problem == "did not find expected '-' indicator" and opened is not None:
+        return f"check this line's indentation: it lines up neither with the '-' of the list at {where(opened)} nor with the keys of the item above"
+    return None
+
+
+def _char_at(data: bytes | str, mark: Any) -> str | None:
+    """The character at a libyaml mark (0-based line and column, in characters)."""
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    lines = _LINE_BREAK.split(text, maxsplit=mark.line + 1)
+    if mark.line >= len(lines):
+        return None
+    line = lines[mark.line]
+    return line[mark.column] if 0 <= mark.column < len(line) else None
 
 
 def _short_tag(tag: str | None) -> str:
