@@ -127,17 +127,9 @@ def _invalid(findings: list[Any], color: bool, line: Any = None) -> int:
 
 def _report_target(path: str) -> Path:
     """Check ``--report`` before anything runs: a run must not end in an unwritable path."""
-    p = Path(path)
-    if p.is_dir():
-        raise UsageProblem(f"--report {path}: is a folder; give a file name such as {p / 'run.html'}")
-    for parent in p.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise UsageProblem(f"--report {path}: {parent} is a file, not a folder")
-            if not os.access(parent, os.W_OK):
-                raise UsageProblem(f"--report {path}: cannot write in {parent}")
-            break
-    return p
+    from spine.cli.output import OutputKind, prepare_output
+
+    return prepare_output(path, OutputKind.FILE, advice="give a file name such as run.html")
 
 
 def _write_report(path: Path, result: Any, plan: Any, ws: Workspace) -> None:
