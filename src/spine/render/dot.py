@@ -60,11 +60,16 @@ def escstring(text: str, *, tooltip: bool = False) -> Any:
     return graphviz.nohtml(t)
 
 
+def _html_text(text: str) -> str:
+    # "]" as an entity: Graphviz 2.43's HTML-label lexer rejects a "]" right after a tag.
+    return html.escape(display(text), quote=True).replace("\\", "\\\\").replace("]", "&#93;")
+
+
 def _label(name: str, pipeline: str | None, ghost: bool) -> str:
-    title = html.escape(display(name), quote=True).replace("\\", "\\\\")
+    title = _html_text(name)
     if ghost:
         return f'<<i>missing: {title}</i>>'
-    sub = html.escape(display(pipeline or ""), quote=True).replace("\\", "\\\\")
+    sub = _html_text(pipeline or "")
     return f'<<b>{title}</b><br/><font point-size="9" color="#57606a">{sub}</font>>'
 
 
