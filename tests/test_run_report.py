@@ -260,6 +260,14 @@ class TestTimeline:
             if len(bars(row)) == 1:
                 assert bars(row)[0].find(f"{SVG}text") is None
 
+    def test_legend_lists_only_bar_statuses_drawn(self, mixed: Report, cancelled: Report) -> None:
+        """The timeline's legend names the statuses of the bars drawn: no cancelled key without a cancelled attempt."""
+        def keys(report: Report) -> list[str]:
+            return re.findall(r'<span class="k status-(\w+)">', by_id(report.page, "timeline-legend", "p"))
+
+        assert keys(mixed) == ["completed", "failed"]
+        assert keys(cancelled) == ["completed", "cancelled"]
+
     def test_axis_starts_at_zero_and_increases(self, mixed: Report) -> None:
         """The axis has ticks from 0 to the end of the run, left to right, each with a label."""
         svg = gantt(mixed.page)

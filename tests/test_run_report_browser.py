@@ -198,12 +198,14 @@ class TestTimeline:
 
 
 class TestWidths:
+    @pytest.mark.parametrize("name", ["mixed", "pwn"])
     @pytest.mark.parametrize("width", [1400, 800])
-    def test_page_fits_the_window(self, open_page, pages, width: int) -> None:
-        """At this width nothing overflows the window sideways: not the page, the timeline, the tables or the graph box."""
-        o = open_page(pages["mixed"], width=width)
+    def test_page_fits_the_window(self, open_page, pages, width: int, name: str) -> None:
+        """At this width nothing overflows the window sideways: not the page, the timeline, the tables or the
+        failures — long unbreakable names and reasons included."""
+        o = open_page(pages[name], width=width)
         assert o.page.evaluate("document.documentElement.scrollWidth") <= width
-        for sel in ("#gantt", "#step-table", ".gantt", "#failures article", "#summary"):
+        for sel in ("#gantt", "#run-steps", ".gantt", "#failures article", "#summary"):
             b = o.page.locator(sel).first.bounding_box()
             assert b["x"] >= 0 and b["x"] + b["width"] <= width, (sel, b)
         o.assert_quiet_and_offline()
@@ -267,7 +269,7 @@ class TestInjection:
         """Each injected name is visible as literal text in the timeline and the durations table."""
         o = open_page(pages["pwn_nosvg"])
         assert [o.page.locator(".gantt-name").nth(i).inner_text() for i in range(4)] == [PWN_SCRIPT, PWN_IMG, PWN_SVG, PWN_TEXT]
-        assert o.page.locator("#step-table td.name").all_inner_texts() == [PWN_SCRIPT, PWN_IMG, PWN_SVG, PWN_TEXT]
+        assert o.page.locator("#run-steps td.name").all_inner_texts() == [PWN_SCRIPT, PWN_IMG, PWN_SVG, PWN_TEXT]
         o.assert_quiet_and_offline()
 
 

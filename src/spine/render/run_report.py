@@ -146,6 +146,12 @@ class Timeline:
     def height(self) -> int:
         return self.axis_height + self.row_height * len(self.rows) + 4
 
+    @property
+    def bar_statuses(self) -> tuple[StepStatus, ...]:
+        """The statuses of the bars drawn, in lifecycle order (the timeline's legend)."""
+        present = {b.status for row in self.rows for b in row.bars}
+        return tuple(st for st in StepStatus if st in present)
+
 
 @dataclass(frozen=True, slots=True)
 class AttemptRow:
