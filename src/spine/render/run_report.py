@@ -24,6 +24,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,7 +37,7 @@ from spine.render.mermaid import to_mermaid
 from spine.render.view import EdgeKind, GraphView, NodeKind, build_graph_view
 
 if TYPE_CHECKING:
-    from spine.orchestration.planner import ExecutionPlan
+    from spine.orchestration.planner import ExecutionPlan, PlannedStep
     from spine.runner.results import AttemptRecord, GroupExecutionResult, StepExecution
 
 #: Characters of a completed step's result JSON shown (the rest is counted, not shown).
@@ -343,16 +344,38 @@ def _result_json(value: Any) -> str:
 # -- the graph ---------------------------------------------------------------------------
 
 
-def _view_and_ids(plan: ExecutionPlan) -> tuple[GraphView, dict[str, str]]:
-    """The plan's graph view without the critical-path emphasis: in a run report colour
-    means status, and a blue path would read as "running"."""
+@dataclass(frozen=True, slots=True)
+class _PlanIndex:
+    """What the report needs of a plan, computed once: its graph view, node ids, steps and
+    dependents by name."""
+
+    view: GraphView
+    ids: Mapping[str, str]
+    steps: Mapping[str, PlannedStep]
+    children: Mapping[str, Sequence[str]]
+    order: Sequence[str]
+
+
+def _index(plan: ExecutionPlan) -> _PlanIndex:
+    """The plan's graph view is drawn without the critical-path emphasis: in a run report
+    colour means status, and a blue path would read as "running"."""
     view = build_graph_view(plan.group)
     view = replace(
         view,
         nodes=tuple(replace(n, critical=False) for n in view.nodes),
         edges=tuple(replace(e, kind=EdgeKind.NORMAL) if e.kind is EdgeKind.CRITICAL else e for e in view.edges),
     )
-    return view, {n.name: n.id for n in view.nodes if n.kind is NodeKind.STEP}
+    children: dict[str, list[str]] = {}
+    for p in plan.steps:
+        for d in p.depends_on:
+            children.setdefault(d, []).append(p.name)
+    return _PlanIndex(
+        view=view,
+        ids={n.name: n.id for n in view.nodes if n.kind is NodeKind.STEP},
+        steps={p.name: p for p in plan.steps},
+        children=children,
+        order=[p.name for p in plan.steps],
+    )
 
 
 def _decorations(view: GraphView, result: GroupExecutionResult) -> dict[str, NodeDecoration]:
@@ -383,14 +406,21 @@ def dot_with_status(plan: ExecutionPlan, result: GroupExecutionResult, *, direct
     Each node also says its status, attempts and duration, hovers with its error or why
     it did not run, and links to its row of the run report (``#row-n3``).
     """
-    view, _ = _view_and_ids(plan)
-    return to_dot(view, direction=direction, decorations=_decorations(view, result))
+    return _dot(_index(plan), result, direction)
+
+
+def _dot(index: _PlanIndex, result: GroupExecutionResult, direction: str) -> str:
+    return to_dot(index.view, direction=direction, decorations=_decorations(index.view, result))
 
 
 def mermaid_with_status(plan: ExecutionPlan, result: GroupExecutionResult, *, direction: str = "TB") -> str:
     """Mermaid of ``plan``'s graph with a class per step status (``st_failed`` …)."""
-    view, ids = _view_and_ids(plan)
-    lines = [to_mermaid(view, direction=direction).rstrip("\n")]
+    return _mermaid(_index(plan), result, direction)
+
+
+def _mermaid(index: _PlanIndex, result: GroupExecutionResult, direction: str) -> str:
+    ids = index.ids
+    lines = [to_mermaid(index.view, direction=direction).rstrip("\n")]
     groups: dict[StepStatus, list[str]] = {}
     for s in result.step_executions:
         if s.name in ids:
@@ -469,11 +499,7 @@ def _timeline(steps: Sequence[StepExecution], ids: Mapping[str, str], t0: dt.dat
 # -- the report --------------------------------------------------------------------------
 
 
-def _descendants(plan: ExecutionPlan, name: str) -> set[str]:
-    children: dict[str, list[str]] = {}
-    for p in plan.steps:
-        for d in p.depends_on:
-            children.setdefault(d, []).append(p.name)
+def _descendants(children: Mapping[str, Sequence[str]], name: str) -> set[str]:
     seen: set[str] = set()
     stack = list(children.get(name, ()))
     while stack:
@@ -495,7 +521,7 @@ def _attempt_rows(s: StepExecution) -> tuple[AttemptRow, ...]:
 
 
 def _step_row(
-    s: StepExecution, sid: str, plan: ExecutionPlan, plan_names: set[str], by_name: Mapping[str, StepExecution],
+    s: StepExecution, sid: str, index: _PlanIndex, by_name: Mapping[str, StepExecution],
     ids: Mapping[str, str], t0: dt.datetime, run_span: float,
 ) -> StepRow:
     error_type = message = tb = None
@@ -504,17 +530,18 @@ def _step_row(
         error_type = visible(s.error.type)
         message = clip_head(s.error.message, MESSAGE_CHARS, "the message")
         tb = clip_tail(s.error.traceback, TRACEBACK_CHARS, "the traceback") if s.error.traceback else None
-    if s.status is StepStatus.FAILED and s.name in plan_names:
-        down = _descendants(plan, s.name)
+    if s.status is StepStatus.FAILED and s.name in index.steps:
+        down = _descendants(index.children, s.name)
         skipped = tuple(
-            SkippedStep(ids.get(p.name, ""), visible(p.name), visible(by_name[p.name].reason or ""))
-            for p in plan.steps
-            if p.name in down and p.name in by_name and by_name[p.name].status is StepStatus.SKIPPED
+            SkippedStep(ids.get(n, ""), visible(n), visible(by_name[n].reason or ""))
+            for n in index.order
+            if n in down and n in by_name and by_name[n].status is StepStatus.SKIPPED
         )
     result = None
     if s.status is StepStatus.COMPLETED:
         result = clip_head(_result_json(s.result), RESULT_CHARS, "the result")
-    depends = tuple(plan.step(s.name).depends_on) if s.name in plan_names else ()
+    planned = index.steps.get(s.name)
+    depends = tuple(planned.depends_on) if planned is not None else ()
     return StepRow(
         id=sid, name=visible(s.name), pipeline=visible(s.pipeline), status=s.status, attempts=s.attempts,
         start=_offset(s.started_at, t0), duration=format_seconds(s.duration_s), duration_s=s.duration_s,
@@ -527,8 +554,9 @@ def _step_row(
 
 
 def _mismatch(plan_names: Sequence[str], run_names: Sequence[str]) -> str | None:
-    missing = [n for n in plan_names if n not in set(run_names)]
-    extra = [n for n in run_names if n not in set(plan_names)]
+    in_run, in_plan = set(run_names), set(plan_names)
+    missing = [n for n in plan_names if n not in in_run]
+    extra = [n for n in run_names if n not in in_plan]
     parts = []
     if missing:
         parts.append(f"{len(missing)} step(s) of the plan are not in this run: {', '.join(missing[:10])}")
@@ -551,11 +579,10 @@ def build_run_report(
     from spine.render.report import clean_svg
     from spine.render.svg import INSTALL_HINT
 
-    view, ids = _view_and_ids(plan)
+    index = _index(plan)
+    view, ids = index.view, index.ids
     steps = list(result.step_executions)
     by_name = {s.name: s for s in steps}
-    plan_names = [p.name for p in plan.steps]
-    plan_set = set(plan_names)
 
     t0 = result.started_at
     ends = [r.finished_at or r.started_at for s in steps for r in s.history]
@@ -564,20 +591,18 @@ def build_run_report(
 
     extra_ids = {s.name: f"x{i}" for i, s in enumerate(s for s in steps if s.name not in ids)}
     all_ids = {**ids, **extra_ids}
-    rows = tuple(_step_row(s, all_ids[s.name], plan, plan_set, by_name, all_ids, t0, run_span) for s in steps)
+    rows = tuple(_step_row(s, all_ids[s.name], index, by_name, all_ids, t0, run_span) for s in steps)
 
-    present = {s.status for s in steps}
-    counts = tuple(
-        StatusCount(st, sum(1 for s in steps if s.status is st), *STATUS_COLOURS[st]) for st in StepStatus if st in present
-    )
+    tally = Counter(s.status for s in steps)
+    counts = tuple(StatusCount(st, tally[st], *STATUS_COLOURS[st]) for st in StepStatus if tally[st])
 
     body, why = (clean_svg(svg) if svg is not None else (None, svg_note or f"no picture: Graphviz was not run. {INSTALL_HINT}"))
     note = None if body is not None else (why if svg is None else f"no picture: {why}")
     effort = layout_effort(len(view.nodes), len(view.edges))
     graphic = RunGraphic(
         svg=body,
-        mermaid=mermaid_with_status(plan, result, direction=direction),
-        dot=dot_with_status(plan, result, direction=direction),
+        mermaid=_mermaid(index, result, direction),
+        dot=_dot(index, result, direction),
         note=note,
         layout_reduced=effort.reason if effort.reduced else None,
     )
@@ -600,7 +625,7 @@ def build_run_report(
         steps=rows,
         timeline=_timeline(steps, all_ids, t0, end),
         graph=graphic,
-        mismatch=_mismatch(plan_names, [s.name for s in steps]),
+        mismatch=_mismatch(index.order, [s.name for s in steps]),
         spine_version=__version__,
     )
 
