@@ -83,6 +83,11 @@ BAR_HEIGHT = 16
 AXIS_HEIGHT = 28
 #: The narrowest bar, in percent of the span: an instant attempt stays visible.
 MIN_BAR_PERCENT = 0.25
+#: Why there is no picture when the caller drew none and did not say why.
+NO_PICTURE = (
+    "no picture: Graphviz did not draw this graph. To get one, install Graphviz (Debian/Ubuntu: "
+    "`sudo apt-get install graphviz`, macOS: `brew install graphviz`, conda: `conda install graphviz`)"
+)
 _TICK_STEPS = (
     0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30,
     60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
@@ -577,7 +582,6 @@ def build_run_report(
     :func:`dot_with_status` (from :func:`status_svg`), or ``None`` with ``svg_note`` saying why."""
     from spine import __version__
     from spine.render.report import clean_svg
-    from spine.render.svg import INSTALL_HINT
 
     index = _index(plan)
     view, ids = index.view, index.ids
@@ -596,7 +600,7 @@ def build_run_report(
     tally = Counter(s.status for s in steps)
     counts = tuple(StatusCount(st, tally[st], *STATUS_COLOURS[st]) for st in StepStatus if tally[st])
 
-    body, why = (clean_svg(svg) if svg is not None else (None, svg_note or f"no picture: Graphviz was not run. {INSTALL_HINT}"))
+    body, why = clean_svg(svg) if svg is not None else (None, svg_note or NO_PICTURE)
     note = None if body is not None else (why if svg is None else f"no picture: {why}")
     effort = layout_effort(len(view.nodes), len(view.edges))
     graphic = RunGraphic(
