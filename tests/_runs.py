@@ -7,14 +7,13 @@ output, skipped because of that failure, a large result, and hostile names.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from typing import Any
 
 from spine.framework import CancelToken, Dispatcher, PipelineRegistry, register_pipeline
 from spine.orchestration import PipelineGroup, PipelineStep, PlanResolver
 from spine.orchestration.models import ExecutionMode, ExecutionPolicy, FailurePolicy
-from spine.orchestration.planner import ExecutionPlan, PlannedStep
+from spine.orchestration.planner import ExecutionPlan
 from spine.runner import GroupExecutionResult, get_runner
 
 XSS = "<script>alert(1)</script>"
@@ -27,23 +26,6 @@ BOOM_MESSAGE = f"bad row 7: {XSS_IMG} \u202egnp.exe"
 #: What the failing pipeline prints: an ANSI colour and a NUL.
 BOOM_OUTPUT = "reading rows\n\x1b[31mred alert\x1b[0m\x00\n"
 BIG_CHARS = 50_000
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _RetryingStep(PlannedStep):
-    """A planned step carrying ``retries`` until the models grow the key (the runner reads it with getattr)."""
-
-    retries: int = 0
-
-
-def with_retries(plan: ExecutionPlan, retries: dict[str, int]) -> ExecutionPlan:
-    """``plan`` whose steps carry ``retries`` (by step name; 0 for the others)."""
-    names = [f.name for f in dataclasses.fields(PlannedStep)]
-    if "retries" in names:
-        steps = tuple(dataclasses.replace(s, retries=retries.get(s.name, 0)) for s in plan.steps)
-    else:
-        steps = tuple(_RetryingStep(**{n: getattr(s, n) for n in names}, retries=retries.get(s.name, 0)) for s in plan.steps)
-    return dataclasses.replace(plan, steps=steps)
 
 
 def registry() -> PipelineRegistry:
@@ -78,7 +60,7 @@ def mixed_group() -> PipelineGroup:
         version=3,
         steps=(
             PipelineStep("ingest", "p.ok"),
-            PipelineStep(QUOTED, "p.flaky", depends_on=("ingest",)),
+            PipelineStep(QUOTED, "p.flaky", depends_on=("ingest",), retries=1),
             PipelineStep(XSS, "p.boom", depends_on=("ingest",)),
             PipelineStep(ARROW, "p.ok", depends_on=(XSS,)),
             PipelineStep(UNICODE, "p.ok", depends_on=(QUOTED,)),
@@ -92,7 +74,7 @@ def mixed_group() -> PipelineGroup:
 def mixed_run() -> tuple[ExecutionPlan, GroupExecutionResult]:
     """A partial run: see the module docstring."""
     reg = registry()
-    plan = with_retries(PlanResolver(reg).resolve(mixed_group(), {"week_ending": "2024-01-05", "tier": XSS}), {QUOTED: 1})
+    plan = PlanResolver(reg).resolve(mixed_group(), {"week_ending": "2024-01-05", "tier": XSS})
     return plan, get_runner("inline", dispatcher=Dispatcher(reg)).execute(plan)
 
 

@@ -491,11 +491,12 @@ class TestDurations:
     def test_a_row_per_step_in_plan_order(self, mixed: Report) -> None:
         """The durations table has a row per step in plan order, with status, attempts and duration."""
         rows = re.findall(
-            r'<tr class="step status-(\w+)" id="row-\w+">\s*<td>\d+</td>\s*<td class="name">(.*?)</td>.*?<td class="num">(\d+)</td>\s*<td class="num">(.*?)</td>\s*<td class="num">(.*?)</td>',
+            r'<tr class="step status-(\w+)" id="row-\w+">\s*<td>\d+</td>\s*<td class="name">(.*?)</td>.*?<td class="num">(\d+(?: of \d+)?)</td>\s*<td class="num">(.*?)</td>\s*<td class="num">(.*?)</td>',
             section(mixed.page, "durations"),
             re.S,
         )
-        expected = [(s.status.value, s.name, str(s.attempts), format_seconds(s.duration_s)) for s in mixed.result.step_executions]
+        allowed = {QUOTED: " of 2"}
+        expected = [(s.status.value, s.name, f"{s.attempts}{allowed.get(s.name, '')}", format_seconds(s.duration_s)) for s in mixed.result.step_executions]
         assert [(st_, html.unescape(n), a, html.unescape(d)) for st_, n, a, _, d in rows] == expected
 
     def test_failed_row_links_to_its_failure(self, mixed: Report) -> None:
@@ -643,3 +644,54 @@ def test_format_seconds(seconds: float | None, shown: str) -> None:
 def test_visible(raw: str, shown: str) -> None:
     """Newlines and tabs stay; carriage returns become newlines; other invisible characters become ``\\u`` text."""
     assert visible(raw) == shown
+
+
+# -- through the CLI ----------------------------------------------------------------------
+
+CLI_PIPES = """\
+from spine.framework import register_pipeline
+
+@register_pipeline("cli.ok")
+def ok(params, ctx):
+    return {"step": ctx.step}
+
+@register_pipeline("cli.boom")
+def boom(params, ctx):
+    raise RuntimeError("the warehouse said no")
+"""
+
+CLI_GROUP = """\
+apiVersion: spine.io/v1
+kind: PipelineGroup
+metadata: {name: cli.report}
+spec:
+  pipelines:
+    - {name: load, pipeline: cli.ok}
+    - {name: check, pipeline: cli.boom, depends_on: [load]}
+    - {name: publish, pipeline: cli.ok, depends_on: [check]}
+"""
+
+
+@pytest.fixture
+def cli_project(in_tmp: Path, monkeypatch: pytest.MonkeyPatch):
+    """A project folder whose spine.toml names a pipeline module and a group file."""
+    import sys
+
+    (in_tmp / "spine.toml").write_text('pipelines = ["cli_report_pipes"]\ngroups = ["group.yaml"]\n')
+    (in_tmp / "cli_report_pipes.py").write_text(CLI_PIPES)
+    (in_tmp / "group.yaml").write_text(CLI_GROUP)
+    monkeypatch.syspath_prepend(str(in_tmp))
+    yield in_tmp
+    sys.modules.pop("cli_report_pipes", None)
+
+
+def test_cli_run_writes_the_report(cli_project: Path, invoke) -> None:
+    """``spine group run --report`` of a failing run exits 1 and writes a report with the failure, its skip and the timeline."""
+    code, _, err = invoke("group", "run", "cli.report", "--executor", "inline", "--report", "out/run.html")
+    assert code == 1, err
+    page = (cli_project / "out" / "run.html").read_text(encoding="utf-8")
+    assert text(by_id(page, "run-status", "span")) == "failed"
+    failure = by_id(page, "failure-n1", "article")
+    assert "RuntimeError" in failure and "the warehouse said no" in failure
+    assert re.findall(r'<a href="#row-(\w+)" class="name">publish</a>', failure) == ["n2"]
+    assert [len(bars(r)) for r in gantt_rows(page)] == [1, 1, 0]

@@ -5,7 +5,8 @@ and the plan it ran into :class:`RunReportData` (frozen view models, no I/O);
 ``render_run_report(data)`` renders the one template with the plan report's sandboxed,
 autoescaping Jinja2 environment; ``write_run_report(path, html)`` writes the file.
 Graphviz runs at one edge only: :func:`status_svg` (``dot_with_status`` → SVG), whose
-output the caller hands to ``build_run_report``.
+output the caller hands to ``build_run_report``. :func:`write_run_report_for` does all of
+it in one call (``spine group run --report``).
 
 The page is one self-contained file, in the plan report's family (its CSS, plus
 ``run_report.css``): a summary, failures first (error, traceback, output tail, what was
@@ -193,6 +194,8 @@ class StepRow:
     pipeline: str
     status: StepStatus
     attempts: int
+    #: Attempts the plan allowed (1 + its ``retries``); 0 when the plan does not know the step.
+    allowed: int
     #: Offset of the first attempt's start from the run's start (``+1.2 s``), or "".
     start: str
     duration: str
@@ -213,6 +216,11 @@ class StepRow:
     @property
     def retried(self) -> bool:
         return self.attempts > 1
+
+    @property
+    def attempts_text(self) -> str:
+        """``2 of 3`` when the plan allowed retries, else the bare count."""
+        return f"{self.attempts} of {self.allowed}" if self.allowed > 1 else str(self.attempts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -549,6 +557,7 @@ def _step_row(
     depends = tuple(planned.depends_on) if planned is not None else ()
     return StepRow(
         id=sid, name=visible(s.name), pipeline=visible(s.pipeline), status=s.status, attempts=s.attempts,
+        allowed=1 + planned.retries if planned is not None else 0,
         start=_offset(s.started_at, t0), duration=format_seconds(s.duration_s), duration_s=s.duration_s,
         share=round(min(100.0, 100.0 * (s.duration_s or 0.0) / run_span), 2) if run_span > 0 else 0.0,
         reason=visible(s.reason) if s.reason else None, depends_on=depends, history=_attempt_rows(s),
@@ -662,3 +671,15 @@ def write_run_report(path: str | os.PathLike[str], html: str) -> Path:
             tmp.unlink(missing_ok=True)
         raise RunReportWriteError(target, exc.strerror or str(exc)) from exc
     return target
+
+
+def write_run_report_for(
+    path: str | os.PathLike[str], result: GroupExecutionResult, plan: ExecutionPlan, settings: Any = None, *, direction: str = "TB"
+) -> Path:
+    """Draw, build, render and write the run report of ``result`` in one call (the CLI's).
+
+    ``settings`` (the workspace's :class:`~spine.config.Settings`) is accepted for the
+    CLI's call and changes nothing yet: Graphviz is found on ``PATH`` or at ``SPINE_DOT``.
+    """
+    svg, why_not = status_svg(plan, result, direction=direction)
+    return write_run_report(path, render_run_report(build_run_report(result, plan, svg, svg_note=why_not, direction=direction)))
