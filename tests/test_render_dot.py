@@ -48,6 +48,8 @@ HOSTILE_NAMES: tuple[str, ...] = (
     "a -- b",
     "{ }",
     "[ ]",
+    "]",
+    "]] x",
     ";",
     "//",
     "/* not a comment */",

@@ -12,6 +12,7 @@ limits bring that down to a few seconds with a slightly less tidy picture.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,22 @@ class LayoutEffort:
     attrs: dict[str, str] = field(default_factory=dict)
     reduced: bool = False
     reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeDecoration:
+    """Extra drawing for one node, applied over the defaults (a run report colours by status).
+
+    ``note`` is a third label line and ``tooltip`` replaces the name as the hover text;
+    both are escaped like names. ``href`` links the node (``#anchor`` within a report).
+    """
+
+    fill: str | None = None
+    border: str | None = None
+    css_class: str | None = None
+    note: str | None = None
+    tooltip: str | None = None
+    href: str | None = None
 
 
 def layout_effort(nodes: int, edges: int) -> LayoutEffort:
@@ -60,16 +77,31 @@ def escstring(text: str, *, tooltip: bool = False) -> Any:
     return graphviz.nohtml(t)
 
 
-def _label(name: str, pipeline: str | None, ghost: bool) -> str:
-    title = html.escape(display(name), quote=True).replace("\\", "\\\\")
+def _html_text(text: str) -> str:
+    # "]" as an entity: Graphviz 2.43's HTML-label lexer rejects a "]" right after a tag.
+    return html.escape(display(text), quote=True).replace("\\", "\\\\").replace("]", "&#93;")
+
+
+def _label(name: str, pipeline: str | None, ghost: bool, note: str | None = None) -> str:
+    title = _html_text(name)
     if ghost:
         return f'<<i>missing: {title}</i>>'
-    sub = html.escape(display(pipeline or ""), quote=True).replace("\\", "\\\\")
-    return f'<<b>{title}</b><br/><font point-size="9" color="#57606a">{sub}</font>>'
+    sub = _html_text(pipeline or "")
+    extra = f'<br/><font point-size="9">{_html_text(note)}</font>' if note else ""
+    return f'<<b>{title}</b><br/><font point-size="9" color="#57606a">{sub}</font>{extra}>'
 
 
-def to_dot(view: GraphView, *, direction: str = "TB", effort: LayoutEffort | None = None) -> str:
-    """DOT text for ``view``: generations as ranks, critical path in blue, cycles in red."""
+def to_dot(
+    view: GraphView,
+    *,
+    direction: str = "TB",
+    effort: LayoutEffort | None = None,
+    decorations: Mapping[str, NodeDecoration] | None = None,
+) -> str:
+    """DOT text for ``view``: generations as ranks, critical path in blue, cycles in red.
+
+    ``decorations`` (node id → :class:`NodeDecoration`) draw over those defaults.
+    """
     import graphviz
 
     if direction not in ("TB", "LR", "BT", "RL"):
@@ -101,6 +133,9 @@ def to_dot(view: GraphView, *, direction: str = "TB", effort: LayoutEffort | Non
         elif n.critical:
             attrs.update(color=CRITICAL_COLOUR, penwidth="2", fillcolor="#ddf4ff")
             classes.append("critical")
+        deco = decorations.get(n.id) if decorations else None
+        if deco is not None:
+            _decorate(attrs, classes, n, deco)
         attrs["class"] = " ".join(classes)
         g.node(n.id, **attrs)
     for gen in view.generations:
@@ -119,3 +154,18 @@ def to_dot(view: GraphView, *, direction: str = "TB", effort: LayoutEffort | Non
             attrs.update(style="dashed", color=GHOST_COLOUR)
         g.edge(e.source, e.target, **attrs)
     return g.source
+
+
+def _decorate(attrs: dict[str, Any], classes: list[str], node: Any, deco: NodeDecoration) -> None:
+    if deco.fill:
+        attrs["fillcolor"] = deco.fill
+    if deco.border:
+        attrs["color"] = deco.border
+    if deco.css_class:
+        classes.append(deco.css_class)
+    if deco.note:
+        attrs["label"] = _label(node.name, node.pipeline, node.kind is NodeKind.GHOST, deco.note)
+    if deco.tooltip is not None:
+        attrs["tooltip"] = escstring(deco.tooltip, tooltip=True)
+    if deco.href:
+        attrs["href"] = escstring(deco.href)
