@@ -1,4 +1,11 @@
-"""Shared fixtures: isolated registries, a temp working folder, the CLI runner."""
+"""Shared fixtures: isolated registries, a temp working folder, the CLI runner, outside tools.
+
+Outside tools (Graphviz ``dot``, Chromium, Node.js with mermaid) are found and hidden as
+``tests/_tools.py`` describes. A test that needs one says so with a marker —
+``@pytest.mark.needs_dot``, ``needs_chromium``, ``needs_mermaid`` — and is skipped, with
+what is missing and how to get it, where the tool is not there; the fixtures ``dot_exe``,
+``chromium_exe`` and ``mermaid`` hand the tool itself to a test that carries the marker.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import _tools
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, settings
@@ -23,6 +31,58 @@ settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHES
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 
+#: Where the outside tools are: not spine configuration, so ``in_tmp`` keeps them (a hidden
+#: tool stays hidden).
+TOOL_VARIABLES = frozenset({"SPINE_DOT", "SPINE_CHROMIUM", "SPINE_NODE"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for marker, what in (
+        ("needs_dot", "Graphviz dot (SPINE_DOT, else PATH)"),
+        ("needs_chromium", "the system Chromium (SPINE_CHROMIUM, else /usr/bin/chromium)"),
+        ("needs_mermaid", "Node.js (SPINE_NODE, else PATH) with mermaid and jsdom in tests/js/node_modules"),
+    ):
+        config.addinivalue_line("markers", f"{marker}: needs {what}; skipped with the reason when it is missing")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip a test whose ``needs_*`` tool is missing, naming every missing tool."""
+    reasons = [why for marker in _tools.MARKERS if item.get_closest_marker(marker) and (why := _tools.missing(marker))]
+    if reasons:
+        pytest.skip("; ".join(reasons))
+
+
+@pytest.fixture(scope="session")
+def dot_exe() -> str:
+    """The path of Graphviz ``dot`` as spine finds it (for tests marked ``needs_dot``)."""
+    if why := _tools.missing("needs_dot"):
+        pytest.skip(why)
+    exe = _tools.find_dot()
+    assert exe is not None
+    return exe
+
+
+@pytest.fixture(scope="session")
+def chromium_exe() -> str:
+    """The path of the system Chromium (for tests marked ``needs_chromium``)."""
+    if why := _tools.missing("needs_chromium"):
+        pytest.skip(why)
+    exe = _tools.find_chromium()
+    assert exe is not None
+    return exe
+
+
+@pytest.fixture(scope="session")
+def mermaid() -> Iterator[_tools.MermaidWorker]:
+    """Mermaid's own parser and renderer under Node, one worker for the session (tests marked ``needs_mermaid``)."""
+    if why := _tools.missing("needs_mermaid"):
+        pytest.skip(why)
+    node = _tools.find_node()
+    assert node is not None
+    worker = _tools.MermaidWorker(node)
+    yield worker
+    worker.close()
+
 
 @pytest.fixture(autouse=True)
 def _clean_registries() -> Iterator[None]:
@@ -38,10 +98,11 @@ def _clean_registries() -> Iterator[None]:
 
 @pytest.fixture
 def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Run in an empty folder with no spine configuration above it and no SPINE_* variables."""
+    """Run in an empty folder with no spine configuration above it and no SPINE_* variables
+    but the tool locations (``SPINE_DOT`` and friends: a hidden tool stays hidden)."""
     monkeypatch.chdir(tmp_path)
     for var in list(os.environ):
-        if var.startswith("SPINE_"):
+        if var.startswith("SPINE_") and var not in TOOL_VARIABLES:
             monkeypatch.delenv(var)
     return tmp_path
 

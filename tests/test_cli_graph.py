@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -18,7 +17,6 @@ from spine.render import build_graph_view, to_dot, to_mermaid
 REPO = Path(__file__).resolve().parents[1]
 FINRA = REPO / "examples" / "groups" / "finra_weekly_refresh.yaml"
 SVG = "{http://www.w3.org/2000/svg}"
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
 
 BROKEN = """\
 apiVersion: spine.io/v1
@@ -86,7 +84,7 @@ class TestFormats:
         assert code == 0
         assert out == to_mermaid(build_graph_view(finra))
 
-    @needs_dot
+    @pytest.mark.needs_dot
     def test_svg(self, in_tmp: Path, invoke, finra) -> None:
         """``--format svg`` prints Graphviz's SVG with every step drawn."""
         code, out, _ = invoke("group", "graph", str(FINRA), "--format", "svg")
@@ -108,7 +106,7 @@ class TestFormats:
 
 
 class TestOptions:
-    @pytest.mark.parametrize("fmt", ["dot", "mermaid", pytest.param("svg", marks=needs_dot)])
+    @pytest.mark.parametrize("fmt", ["dot", "mermaid", pytest.param("svg", marks=pytest.mark.needs_dot)])
     def test_output_file(self, in_tmp: Path, invoke, fmt: str) -> None:
         """``-o FILE`` writes the graph there (creating folders), prints nothing on stdout and says where on stderr."""
         code, out, err = invoke("group", "graph", str(FINRA), "--format", fmt, "-o", f"out/g.{fmt}")
@@ -154,7 +152,7 @@ class TestOptions:
 
 
 class TestInvalidGroups:
-    @pytest.mark.parametrize("fmt", ["dot", "mermaid", pytest.param("svg", marks=needs_dot)])
+    @pytest.mark.parametrize("fmt", ["dot", "mermaid", pytest.param("svg", marks=pytest.mark.needs_dot)])
     def test_invalid_group_is_drawn_and_exits_1(self, in_tmp: Path, invoke, fmt: str) -> None:
         """An invalid group is still drawn (cycle and ghost included), and the command exits 1."""
         (in_tmp / "broken.yaml").write_text(BROKEN)
@@ -175,7 +173,7 @@ class TestInvalidGroups:
         assert out.startswith("digraph spine {") and out.rstrip().endswith("}")
         assert "missing-dependency" not in out
 
-    @needs_dot
+    @pytest.mark.needs_dot
     def test_hostile_names_give_svg(self, in_tmp: Path, invoke) -> None:
         """A group of hostile names is drawn as SVG (exit 0) with every name exactly as text."""
         (in_tmp / "h.yaml").write_text(HOSTILE, encoding="utf-8")

@@ -10,13 +10,13 @@ syntax error, and every name must come back byte for byte as the text of an SVG
 from __future__ import annotations
 
 import functools
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 from _golden import check_golden
+from _tools import find_dot
 
 from spine.orchestration import PipelineGroup, PipelineStep, load_groups
 from spine.render import build_graph_view, layout_effort, to_dot
@@ -26,8 +26,8 @@ EXAMPLE_FILES = sorted((REPO / "examples" / "groups").rglob("*.yaml"))
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}"
 
-DOT = shutil.which("dot")
-pytestmark = pytest.mark.skipif(DOT is None, reason="Graphviz `dot` is not installed (Debian: apt-get install graphviz)")
+DOT = find_dot()
+pytestmark = pytest.mark.needs_dot
 
 #: Step names that break naive DOT writers. All are valid step names.
 HOSTILE_NAMES: tuple[str, ...] = (

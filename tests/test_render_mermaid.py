@@ -1,30 +1,33 @@
-"""``to_mermaid``: golden Mermaid for the examples; no name can break the flowchart syntax.
+"""``to_mermaid``: golden Mermaid for the examples; every name shows exactly as written.
 
-Validation with Mermaid's own parser: ``@mermaid-js/mermaid-cli`` needs a headless browser
-download (puppeteer), which is not allowed here, so it is not used. The ``mermaid`` npm
-package itself installs without a browser and its ``mermaid.parse`` runs under Node with
-``jsdom`` providing the DOM, but it needs a network install (~180 MB) and ~5 s to start,
-so that test is opt-in: install once with
-``npm install --prefix DIR --ignore-scripts mermaid@11 jsdom`` and run with
-``SPINE_MERMAID_NODE_MODULES=DIR/node_modules``; otherwise it is skipped.
+Two levels. The static tests read spine's own output: labels hold only entity codes and
+spine's markup, and decode back to the names. The ``needs_mermaid`` tests hand the charts
+to Mermaid itself — the ``mermaid`` npm package (11.x) under Node, with ``jsdom`` as its
+DOM, through ``tests/js/mermaid_worker.mjs`` — which parses each chart and renders it with
+the code a browser or GitHub runs (entity decoding, sanitising, ``\\n`` line breaks, icons,
+KaTeX), then reports what each node's label shows. ``@mermaid-js/mermaid-cli`` is not
+used: it downloads a browser of its own.
+
+The packages are project-local: ``npm ci --prefix tests/js`` (``.ci/run`` does it); the
+tests find them there and skip, saying so, when they or Node are missing.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from _golden import check_golden
-from hypothesis import given
+from _tools import MermaidWorker
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spine.orchestration import PipelineGroup, PipelineStep, load_groups
+from spine.orchestration import PipelineGroup, PipelineStep, load_groups, step_name_problem
 from spine.render import build_graph_view, to_mermaid
-from spine.render.mermaid import escape_label
+from spine.render.mermaid import SPLIT, escape_label
+from spine.render.view import NodeKind
+from spine.testing import groups, step_names
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_FILES = sorted((REPO / "examples" / "groups").rglob("*.yaml"))
@@ -65,6 +68,23 @@ HOSTILE_NAMES: tuple[str, ...] = (
     "مرحبا",
     "__proto__",
     "x" * 200,
+    # read by Mermaid as syntax after it decodes the entity codes (issue 7):
+    "literal \\n not newline",
+    "a\\\\nb",
+    "ends in \\",
+    "fa:fa-car",
+    "fab:fa-github logo",
+    "$$x^2$$",
+    "$$$",
+    "ﬂ°°92¶ß",
+    "ﬂ°amp¶ß",
+    # would be markup in a Mermaid markdown string; spine's labels are plain strings:
+    "*emphasis* _under_ **strong** __dunder__ `code`",
+    "# heading",
+    "- item",
+    "1. first",
+    "[link](http://x)",
+    "a<br>b",
 )
 
 #: Characters that must never appear raw inside a label (only as ``#NN;`` codes).
@@ -76,8 +96,8 @@ PIPELINE_MARKUP = re.compile(r"^(?P<name>.*)<br/><small>(?P<pipeline>.*)</small>
 
 
 def decode(label: str) -> str:
-    """Undo :func:`escape_label`: ``#NN;`` → the character with code point NN."""
-    return re.sub(r"#([0-9]+);", lambda m: chr(int(m.group(1))), label)
+    """Undo :func:`escape_label`: drop each ``SPLIT``, then ``#NN;`` → the character with code point NN."""
+    return re.sub(r"#([0-9]+);", lambda m: chr(int(m.group(1))), label.replace(SPLIT, ""))
 
 
 def node_labels(text: str) -> dict[str, str]:
@@ -140,7 +160,7 @@ class TestHostileNames:
             m = PIPELINE_MARKUP.match(label)
             parts = [m["name"], m["pipeline"]] if m else [label]
             for part in parts:
-                raw = re.sub(r"#[0-9]+;", "", part)
+                raw = re.sub(r"#[0-9]+;", "", part.replace(SPLIT, ""))
                 assert not FORBIDDEN & set(raw), part
 
     @pytest.mark.parametrize("name", HOSTILE_NAMES, ids=repr)
@@ -165,17 +185,37 @@ class TestHostileNames:
 class TestEscapeLabel:
     @given(st.text())
     def test_escape_label_is_safe_and_reversible(self, text: str) -> None:
-        """For any text, ``escape_label`` uses only letters, digits, space, ``_ . -`` and
-        ``#NN;`` codes (so it can never close a label or open markup), and decoding the
-        codes gives back exactly the original text."""
+        """For any text, ``escape_label`` uses only letters, digits, space, ``_ . -``,
+        ``#NN;`` codes and the empty ``SPLIT`` element (so it can never close a label or
+        open other markup), and decoding gives back exactly the original text."""
         out = escape_label(text)
-        stripped = re.sub(r"#[0-9]+;", "", out)
+        stripped = re.sub(r"#[0-9]+;", "", out.replace(SPLIT, ""))
         assert all((ch.isalnum() and ch.isprintable()) or ch in " _.-" for ch in stripped), out
         assert decode(out) == text
 
     def test_plain_names_are_kept_readable(self) -> None:
         """Letters, digits, ``_ . -`` and spaces are not encoded, so the Markdown source stays readable."""
         assert escape_label("finra.otc_transparency ingest-week 2") == "finra.otc_transparency ingest-week 2"
+
+    @pytest.mark.parametrize(
+        ("text", "label"),
+        [
+            ("a\\nb", f"a#92;{SPLIT}nb"),
+            ("$$", f"#36;{SPLIT}#36;"),
+            ("fa:fa-x", f"fa#58;{SPLIT}fa-x"),
+            ("ﬂ°", f"ﬂ{SPLIT}#176;"),
+            ("¶ß", f"#182;{SPLIT}ß"),
+        ],
+        ids=repr,
+    )
+    def test_pairs_mermaid_would_interpret_are_split(self, text: str, label: str) -> None:
+        """A pair Mermaid reads as syntax after decoding (``\\n``, ``$$``, ``:fa-``, its placeholders) gets ``SPLIT`` between its characters."""
+        assert escape_label(text) == label
+
+    @pytest.mark.parametrize("text", ["a\\b", "n\\", "$x$", "a:b", "fa-x", "°ﬂ", "ß¶"], ids=repr)
+    def test_harmless_neighbours_are_not_split(self, text: str) -> None:
+        """The same characters in other orders or company get no ``SPLIT``."""
+        assert SPLIT not in escape_label(text)
 
 
 class TestInvalidGroups:
@@ -224,38 +264,70 @@ class TestDirection:
             to_mermaid(build_graph_view(group), direction="LR\nclick n0 call x()")
 
 
-_MERMAID_MODULES = os.environ.get("SPINE_MERMAID_NODE_MODULES")
-_PARSE_JS = r"""
-import { createRequire } from "module";
-const require = createRequire(process.env.SPINE_MERMAID_NODE_MODULES + "/");
-const { JSDOM } = require("jsdom");
-const dom = new JSDOM("<!DOCTYPE html><body></body>");
-globalThis.window = dom.window; globalThis.document = dom.window.document;
-const { default: mermaid } = await import(require.resolve("mermaid"));
-mermaid.initialize({ startOnLoad: false });
-let text = "";
-for await (const chunk of process.stdin) text += chunk;
-let bad = 0;
-for (const doc of text.split("\n%%----\n")) {
-  try { await mermaid.parse(doc); } catch (e) { bad++; console.log(String(e.message || e)); console.log(doc); }
-}
-process.exit(bad ? 1 : 0);
-"""
+def invalid_group() -> PipelineGroup:
+    """A 2-cycle, a self-dependency and a missing dependency."""
+    return PipelineGroup(name="g", steps=(PipelineStep("a", "p", depends_on=("b", "a", "nope")), PipelineStep("b", "p", depends_on=("a",))))
 
 
-@pytest.mark.skipif(
-    not (_MERMAID_MODULES and shutil.which("node")),
-    reason="opt-in: set SPINE_MERMAID_NODE_MODULES to a node_modules with mermaid@11 and jsdom (see module docstring)",
+#: Elements a label may hold once Mermaid has rendered it: its paragraph, spine's
+#: ``<br/><small>`` and the empty ``SPLIT`` spans. Anything else (``i`` for an icon, KaTeX's
+#: ``math``/``span.katex``, ``strong``/``em`` from markdown) means a name was interpreted.
+RENDERED_TAGS = {"p", "br", "small", "span"}
+
+
+def shown(group: PipelineGroup) -> dict[str, str]:
+    """Node id → what its label must show: ``name`` and ``pipeline`` on two lines for a step, ``missing: name`` for a ghost."""
+    return {
+        n.id: f"missing: {n.name}" if n.kind is NodeKind.GHOST else f"{n.name}\n{n.pipeline}"
+        for n in build_graph_view(group).nodes
+    }
+
+
+def assert_shows_as_written(mermaid: MermaidWorker, group: PipelineGroup) -> None:
+    """Mermaid renders ``group``'s chart, each label shows :func:`shown`, with no element but :data:`RENDERED_TAGS`."""
+    rendered = mermaid.render(to_mermaid(build_graph_view(group)))
+    assert rendered["error"] is None, rendered["error"]
+    labels = rendered["labels"]
+    assert {nid: label["text"] for nid, label in labels.items()} == shown(group)
+    for nid, label in labels.items():
+        assert set(label["tags"]) <= RENDERED_TAGS, (nid, label)
+
+
+#: Valid step names dense in what Mermaid might interpret: backslashes before ``n``,
+#: dollars, ``fa:fa-``, its placeholder characters, markdown and HTML pieces.
+TRICKY_PIECES = ("\\", "n", "\\n", "$", "$$", ":", "fa-", "fa:fa-", "ﬂ", "°", "ﬂ°°", "¶", "ß", "¶ß", "*", "_", "`", "<br>", "&", "#", ";", " ", "x")
+tricky_names = (
+    st.lists(st.sampled_from(TRICKY_PIECES), min_size=1, max_size=10).map("".join).filter(lambda n: step_name_problem(n) is None)
 )
-def test_mermaid_parser_accepts_every_chart(tmp_path: Path) -> None:
-    """Mermaid's own parser accepts the charts of the examples, of every hostile name, and of invalid groups."""
-    charts = [to_mermaid(build_graph_view(g)) for _, g in EXAMPLES]
-    charts += [to_mermaid(build_graph_view(hostile_group(n))) for n in HOSTILE_NAMES]
-    cyc = PipelineGroup(name="g", steps=(PipelineStep("a", "p", depends_on=("b", "a", "nope")), PipelineStep("b", "p", depends_on=("a",))))
-    charts.append(to_mermaid(build_graph_view(cyc), direction="LR"))
-    script = tmp_path / "parse.mjs"
-    script.write_text(_PARSE_JS)
-    proc = subprocess.run(
-        ["node", str(script)], input="\n%%----\n".join(charts), capture_output=True, text=True, timeout=60, check=False
+
+
+@pytest.mark.needs_mermaid
+class TestMermaidItself:
+    @pytest.mark.parametrize(
+        "group",
+        [g for _, g in EXAMPLES] + [invalid_group()],
+        ids=[s for s, _ in EXAMPLES] + ["invalid"],
     )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    @pytest.mark.parametrize("direction", ["TB", "LR"])
+    def test_chart_parses_and_renders(self, mermaid: MermaidWorker, group: PipelineGroup, direction: str) -> None:
+        """Mermaid parses and renders the chart of each example and of an invalid group, in both directions."""
+        rendered = mermaid.render(to_mermaid(build_graph_view(group), direction=direction))
+        assert rendered["error"] is None, rendered["error"]
+        assert set(rendered["labels"]) == {n.id for n in build_graph_view(group).nodes}
+
+    @pytest.mark.parametrize("name", HOSTILE_NAMES, ids=repr)
+    def test_hostile_name_shows_as_written(self, mermaid: MermaidWorker, name: str) -> None:
+        """Mermaid shows a hostile step and pipeline name, and a ghost's, exactly as written: no line break, icon, math or markup."""
+        assert_shows_as_written(mermaid, hostile_group(name))
+
+    @settings(max_examples=40, deadline=None)
+    @given(tricky_names)
+    def test_any_tricky_name_shows_as_written(self, mermaid: MermaidWorker, name: str) -> None:
+        """For any valid name made of the characters Mermaid might interpret, every label shows exactly as written."""
+        assert_shows_as_written(mermaid, hostile_group(name))
+
+    @settings(max_examples=30, deadline=None)
+    @given(groups(max_steps=6, names=step_names()))
+    def test_any_group_shows_as_written(self, mermaid: MermaidWorker, group: PipelineGroup) -> None:
+        """For any valid group with awkward names, Mermaid renders it and each node shows its name and pipeline as written."""
+        assert_shows_as_written(mermaid, group)

@@ -158,6 +158,7 @@ def hostile_page(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 class TestSelfContained:
+    @pytest.mark.needs_dot
     def test_report_is_self_contained(self, finra_page: str) -> None:
         """A report page references no external resource: CSS, JS and SVG are inline."""
         assert_self_contained(finra_page)
@@ -216,6 +217,7 @@ class TestContent:
         cards = text(re.search(r'<ul class="cards">(.*?)</ul>', finra_page, re.S).group(1))
         assert cards.startswith("5 steps 4 dependencies 4 generations 2 widest generation 4 on the critical path 0 errors")
 
+    @pytest.mark.needs_dot
     def test_graph_is_inline_svg_with_node_ids(self, finra_page: str) -> None:
         """The picture is Graphviz's SVG inline, each step a ``g`` with id ``node-nK``."""
         svg = section(finra_page, "graph")
@@ -258,6 +260,7 @@ class TestContent:
         assert "--no-svg" in element_text(page, "no-svg")
         assert element_text(page, "mermaid-src") == to_mermaid(build_graph_view(group))
 
+    @pytest.mark.needs_dot
     def test_large_graph_says_layout_was_reduced(self) -> None:
         """A 1,000-step report says the layout effort was reduced, and still has its picture."""
         steps = tuple(PipelineStep(f"s{i}", "p", depends_on=(f"s{(i - 1) // 2}",) if i else ()) for i in range(1000))
@@ -296,6 +299,7 @@ class TestEscaping:
         names = [n["name"] for n in json.loads(blob)["nodes"]]
         assert names == [XSS_SCRIPT, XSS_IMG, "</script><script>alert(2)</script>", "__proto__"]
 
+    @pytest.mark.needs_dot
     def test_hostile_report_still_has_its_picture(self, hostile_page: str) -> None:
         """Hostile names do not cost the picture: Graphviz draws it and each name is in the SVG as text."""
         assert '<div class="svg-wrap" id="svg"><svg' in hostile_page, element_text(hostile_page, "no-svg")
@@ -304,6 +308,7 @@ class TestEscaping:
             assert html.escape(name, quote=False) in svg
 
 
+    @pytest.mark.needs_dot
     def test_step_named_like_a_url_scheme_keeps_the_picture(self) -> None:
         """A step named ``javascript:alert(1)`` is text, not markup: the report keeps its picture."""
         group = PipelineGroup(name="g", steps=(PipelineStep("javascript:alert(1)", "p.a"),))

@@ -1,6 +1,7 @@
 """The HTML report in a real browser: Debian ``chromium`` driven by playwright, over ``file://``.
 
-The browser is the system one (``/usr/bin/chromium``); nothing is downloaded. Every page
+The browser is the system one (``/usr/bin/chromium``, or ``SPINE_CHROMIUM``); nothing is
+downloaded. Tests of the picture also need Graphviz ``dot`` (``needs_dot``). Every page
 is opened with all requests recorded and every non-``file:`` request aborted, and with
 console errors and page errors collected, so each test also proves the page stays offline
 and quiet.
@@ -17,8 +18,7 @@ import pytest
 from spine.orchestration import PipelineGroup, PipelineStep, PlanResolver, load_groups, validate_group
 from spine.render.report import build_report, write_report
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium")
+pytestmark = pytest.mark.needs_chromium
 
 REPO = Path(__file__).resolve().parents[1]
 FINRA = REPO / "examples" / "groups" / "finra_weekly_refresh.yaml"
@@ -30,13 +30,13 @@ PWN_SVG = '<svg onload="window.__pwned=1">'
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser(chromium_exe: str) -> Iterator[object]:
     """One headless system chromium for the whole module."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
+            executable_path=chromium_exe,
             headless=True,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
         )
@@ -130,6 +130,7 @@ def list_items(page, selector: str) -> list[str]:
     return page.locator(f"{selector} li").all_inner_texts()
 
 
+@pytest.mark.needs_dot
 class TestGraph:
     def test_svg_graph_renders(self, open_report, reports) -> None:
         """The inline SVG is visible with a non-zero size and one visible node per step."""
@@ -181,6 +182,7 @@ class TestGraph:
         o.assert_quiet_and_offline()
 
 
+@pytest.mark.needs_dot
 class TestInvalidGroup:
     def test_every_node_of_an_invalid_group_can_be_clicked(self, open_report, reports) -> None:
         """In a report of a group with a cycle, a self-dependency and a ghost, every node (ghost
@@ -199,6 +201,7 @@ class TestInvalidGroup:
 
 
 class TestIfThisFails:
+    @pytest.mark.needs_dot
     def test_finra_normalize_failing(self, open_report, reports) -> None:
         """In FINRA (parallel, stop), normalize failing skips aggregate, venue_share and rolling under both policies."""
         o = open_report(reports["finra"])
@@ -207,6 +210,7 @@ class TestIfThisFails:
         assert o.page.inner_text("#skip-stop") == "aggregate, venue_share, rolling"
         o.assert_quiet_and_offline()
 
+    @pytest.mark.needs_dot
     def test_finra_leaf_failing_skips_nothing_under_continue(self, open_report, reports) -> None:
         """A leaf (rolling) failing skips nothing under continue, and nothing later under stop."""
         o = open_report(reports["finra"])
@@ -227,6 +231,7 @@ class TestIfThisFails:
 
 
 class TestSearch:
+    @pytest.mark.needs_dot
     def test_search_filters_rows(self, open_report, reports) -> None:
         """Typing in the search box shows only matching rows; emptying it shows all again."""
         o = open_report(reports["finra"])
@@ -249,6 +254,7 @@ class TestSearch:
         o.assert_quiet_and_offline()
 
 
+@pytest.mark.needs_dot
 class TestOfflineAndQuiet:
     def test_no_request_leaves_the_file_and_no_console_error(self, open_report, reports) -> None:
         """Loading, clicking every node and searching makes no request but the file itself and logs no error."""
@@ -298,6 +304,7 @@ class TestInjection:
         assert o.page.inner_text("header dd") == f"{PWN_SCRIPT} {PWN_IMG} {PWN_SVG}"
         o.assert_quiet_and_offline()
 
+    @pytest.mark.needs_dot
     def test_injected_names_are_drawn(self, open_report, reports) -> None:
         """The picture of the injected names is drawn, and clicking its node selects the exact name."""
         o = open_report(reports["pwn"])

@@ -1,8 +1,26 @@
-"""``GraphView`` → Mermaid ``flowchart`` text that GitHub renders in markdown.
+r"""``GraphView`` → Mermaid ``flowchart`` text that GitHub renders in markdown.
 
 Node ids are generated; labels keep letters, digits, spaces and ``_ . -`` and write every
 other character as a Mermaid entity code (``#60;`` for ``<``), so no name — quotes,
 brackets, ``-->``, ``%%``, backticks, HTML — can break the syntax or inject markup.
+
+Entity codes are not the end of it: Mermaid decodes them *before* it reads a label's text
+for its own conventions, so a name holding one of these pairs would not show as written:
+
+==============================  ==============================================================
+pair                            what Mermaid makes of it
+==============================  ==============================================================
+``\`` then ``n``                ``\n`` is a line break
+``$`` then ``$``                ``$$…$$`` is KaTeX math
+``:`` then ``fa-``              ``fa:fa-car`` (``fab:``, ``fas:`` …) is a Font Awesome icon
+``ﬂ`` + ``°``, ``¶`` + ``ß``    its own placeholders for entity codes, decoded a second time
+==============================  ==============================================================
+
+— so :data:`SPLIT`, an empty ``<span></span>``, goes between the two characters: it shows
+nothing and is not text, so the pair never reaches Mermaid's text passes. The labels are
+plain strings (``["…"]``), not Mermaid's markdown strings (``["`…`"]``), so ``*``, ``_``
+and backticks are literal already. ``tests/test_render_mermaid.py`` checks all of this
+with Mermaid's own renderer.
 """
 
 from __future__ import annotations
@@ -11,11 +29,26 @@ from spine.render.view import EdgeKind, GraphView, NodeKind
 
 _SAFE = set(" _.-")
 
+#: An empty element between two characters that Mermaid would read together as syntax.
+SPLIT = "<span></span>"
+#: Character pairs that get a :data:`SPLIT` between them (see the module docstring).
+_SPLIT_PAIRS = frozenset({("\\", "n"), ("$", "$"), ("ﬂ", "°"), ("¶", "ß")})
+
+
+def _split_before(text: str, i: int) -> bool:
+    """Whether Mermaid would read ``text[i-1]`` and what starts at ``text[i]`` as one token."""
+    if i == 0:
+        return False
+    return (text[i - 1], text[i]) in _SPLIT_PAIRS or (text[i - 1] == ":" and text.startswith("fa-", i))
+
 
 def escape_label(text: str) -> str:
-    """Mermaid-safe label text (entity codes for everything that is not plainly safe)."""
+    """Label markup that Mermaid shows as exactly ``text``: entity codes for everything
+    that is not plainly safe, and :data:`SPLIT` inside pairs Mermaid would interpret."""
     out = []
-    for ch in text:
+    for i, ch in enumerate(text):
+        if _split_before(text, i):
+            out.append(SPLIT)
         if (ch.isalnum() and ch.isprintable()) or ch in _SAFE:
             out.append(ch)
         else:
