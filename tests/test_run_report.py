@@ -13,10 +13,10 @@ import datetime as dt
 import html
 import json
 import re
-import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import _tools
 import pytest
 from _runs import (
     ARROW,
@@ -57,8 +57,8 @@ from spine.render.run_report import (
 )
 from spine.runner import AttemptRecord, GroupExecutionResult, StepExecution
 
-DOT = shutil.which("dot")
-needs_dot = pytest.mark.skipif(DOT is None, reason="Graphviz `dot` is not installed (Debian: apt-get install graphviz)")
+DOT = _tools.find_dot()
+needs_dot = pytest.mark.needs_dot
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}"
 

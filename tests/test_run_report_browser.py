@@ -8,11 +8,11 @@ quiet. The runs are real (``_runs.py``).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import _tools
 import pytest
 from _runs import QUOTED, XSS, mixed_run, registry
 
@@ -22,9 +22,8 @@ from spine.orchestration.models import ExecutionPolicy, FailurePolicy
 from spine.render.run_report import build_run_report, render_run_report, status_svg, write_run_report
 from spine.runner import get_runner
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium")
-HAS_DOT = shutil.which("dot") is not None
+pytestmark = pytest.mark.needs_chromium
+HAS_DOT = _tools.find_dot() is not None
 
 PWN_SCRIPT = "<script>window.__pwned=1</script>"
 PWN_IMG = '<img src=x onerror="window.__pwned=1">'
@@ -56,13 +55,13 @@ def _pwn_run():
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser(chromium_exe: str) -> Iterator[object]:
     """One headless system chromium for the whole module."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
+            executable_path=chromium_exe,
             headless=True,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
         )
@@ -221,7 +220,7 @@ class TestWidths:
 
 
 class TestGraph:
-    @pytest.mark.skipif(not HAS_DOT, reason="Graphviz `dot` is not installed")
+    @pytest.mark.needs_dot
     def test_clicking_a_node_goes_to_its_row(self, open_page, pages) -> None:
         """Clicking the failed step's node jumps to its row of the durations table, without a request."""
         o = open_page(pages["mixed"])

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import traceback
-from pathlib import Path
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from spine.framework.context import CancelSignal, ExecutionContext
@@ -89,7 +89,7 @@ def run_attempt(task: AttemptTask, cancel: CancelSignal | None = None, dispatche
         result = disp.submit(task.pipeline, task.params, ctx)
     except RunInterrupted:
         raise
-    except BaseException as exc:  # noqa: BLE001 - a pipeline's failure, whatever it is, is data
+    except BaseException as exc:
         error = StepError.from_exception(exc, format_traceback(exc))
         if isinstance(exc, KeyboardInterrupt):
             error = StepError(error.type, f"the pipeline raised KeyboardInterrupt: {error.message}", error.traceback)

@@ -250,14 +250,14 @@ def _child_main(task: AttemptTask, send: Any, cancel: Any, out_fd: int, dispatch
     os.dup2(out_fd, 1)
     os.dup2(out_fd, 2)
     # the parent may have routed sys.stdout through step tails: write straight to the fds
-    sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)  # noqa: SIM115
-    sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)  # noqa: SIM115
+    sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
+    sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
     outcome = run_attempt(task, cancel, dispatcher)
     sys.stdout.flush()
     sys.stderr.flush()
     try:
         send.send(outcome)
-    except Exception as exc:  # noqa: BLE001 - e.g. an error object that cannot be pickled
+    except Exception as exc:
         send.send(
             AttemptOutcome(task.index, task.attempt, False, outcome.started_at, outcome.finished_at,
                            error=StepError(type(exc).__name__, f"the outcome could not be sent to the run: {exc}"))
@@ -355,7 +355,7 @@ class DaskExecutor:
         def done(f: Any) -> None:
             try:
                 outcome = f.result()
-            except BaseException as exc:  # noqa: BLE001 - KilledWorker, CancelledError, …: data
+            except BaseException as exc:
                 outcome = AttemptOutcome(
                     task.index, task.attempt, False, started, dt.datetime.now(dt.UTC),
                     error=StepError.from_exception(exc, ""),
