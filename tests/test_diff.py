@@ -29,7 +29,6 @@ from spine.diff.compare import (
 from spine.render.diff_render import (
     diff_dot,
     diff_mermaid,
-    md_escape,
     render_html,
     render_json,
     render_markdown,
@@ -395,9 +394,14 @@ class TestText:
 
 
 class TestMarkdown:
-    def test_md_escape_neutralises_markup(self) -> None:
-        """md_escape turns HTML and markdown punctuation into entities and escapes."""
-        assert md_escape("<script>|`*") == "&#60;script&#62;\\|\\`\\*"
+    def test_mentions_and_issue_links_are_neutralised(self) -> None:
+        """An ``@name`` or ``#123`` in a step name or value can neither ping anyone nor link an issue."""
+        old = PipelineGroup(name="g").add("a", "p", params={"owner": "@octocat"})
+        new = PipelineGroup(name="g").add("a", "p", params={"owner": "@org/team"}).add("fix #123 @here", "p")
+        text = render_markdown(report(old, new)).split("```mermaid", 1)[0]
+        assert "octocat" in text and "here" in text
+        assert not re.search(r"@\w", text)
+        assert not re.search(r"#\d", text)
 
     def test_hostile_names_are_escaped_in_markdown(self) -> None:
         """No hostile name reaches the markdown unescaped: no raw tags, no bare pipes in table rows."""

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 import click
 
+from spine.core.escape import terminal
 from spine.core.jsonable import jsonable
 
 
@@ -26,12 +27,9 @@ def safe(text: object, *, multiline: bool = False) -> str:
     shown, and file names and values in messages can hold anything: a terminal must never
     receive raw escape sequences, nor a newline that fakes another line of output
     (``multiline=True`` keeps newlines, for messages that are several lines on purpose).
+    The rules live in :func:`spine.core.escape.terminal`.
     """
-    s = str(text)
-    if s.isprintable():
-        return s
-    keep = "\n" if multiline else ""
-    return "".join(ch if ch.isprintable() or ch in keep else f"\\u{ord(ch):04x}" for ch in s)
+    return terminal(text, multiline=multiline)
 
 
 def dump_json(data: Any, out: TextIO | None = None, *, pretty: bool = True) -> None:

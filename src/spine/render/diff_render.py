@@ -5,10 +5,11 @@ escaped for the syntax it lands in:
 
 * **text** — through the ``escape`` callable the caller passes (the CLI passes its
   terminal escaping); the default shows invisible characters as ``\\u…``;
-* **markdown** — HTML-significant characters as numeric entities, markdown punctuation
-  (``|``, ``*``, backticks, brackets …) backslash-escaped, so a name can neither break a
-  table nor inject markup; Mermaid labels through
-  :func:`~spine.render.mermaid.escape_label`;
+* **markdown** — :func:`spine.core.escape.markdown_text` (the one Markdown escaping, as in
+  ``spine group validate --format markdown``): HTML-significant characters as entities,
+  markdown punctuation backslash-escaped, ``@name`` and ``#123`` unable to mention or
+  link, so a name can neither break a table nor inject markup nor ping anyone; Mermaid
+  labels through :func:`spine.core.escape.mermaid_label`;
 * **DOT** — HTML-like labels, XML-escaped, exactly as :mod:`.dot` does;
 * **HTML** — the sandboxed, autoescaping Jinja2 environment of the plan report.
 
@@ -19,12 +20,12 @@ dependencies on steps that exist on neither side grey and dashed.
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from spine.core.escape import dot_html, markdown_text
 from spine.core.jsonable import jsonable
 from spine.diff.compare import Change, DiffNode, DiffReport, GroupDiff, KeyChange
 from spine.render.mermaid import escape_label
@@ -206,32 +207,17 @@ def diff_mermaid(d: GroupDiff, *, direction: str = "TB") -> str:
     return "\n".join(lines) + "\n"
 
 
-_MD_BACKSLASH = set("\\`*_{}[]#+!|~$")
-_MD_ENTITY = set("<>&\"'")
-
-
-def md_escape(text: str) -> str:
-    """``text`` safe inside a markdown paragraph or table cell: no markup, no raw HTML."""
-    out = []
-    for ch in display(text):
-        if ch in _MD_ENTITY:
-            out.append(f"&#{ord(ch)};")
-        elif ch in _MD_BACKSLASH:
-            out.append("\\" + ch)
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def _md_change(c: KeyChange) -> tuple[str, str]:
-    old = "" if c.change is Change.ADDED else md_escape(value_text(c.old))
-    new = "" if c.change is Change.REMOVED else md_escape(value_text(c.new))
+    old = "" if c.change is Change.ADDED else markdown_text(value_text(c.old))
+    new = "" if c.change is Change.REMOVED else markdown_text(value_text(c.new))
     return old, new
 
 
 def render_markdown(report: DiffReport, *, direction: str = "TB") -> str:
     """A markdown summary for pull requests: a table per kind of change and the merged graph."""
-    m = md_escape
+    m = markdown_text
     out = ["## Plan diff", "", f"**old:** {m(report.old)}  ", f"**new:** {m(report.new)}", ""]
     if not report.changed:
         out += [f"No changes ({len(report.groups)} group{'s' if len(report.groups) != 1 else ''} compared).", ""]
@@ -248,7 +234,7 @@ def render_markdown(report: DiffReport, *, direction: str = "TB") -> str:
 
 
 def _markdown_group(d: GroupDiff, direction: str) -> list[str]:
-    m = md_escape
+    m = markdown_text
     title = m(d.name) if d.old_name is None else f"{m(d.old_name)} → {m(d.name)}"
     out = [f"### {title} ({d.change.value})", ""]
     if d.added_steps or d.removed_steps or d.renamed_steps or d.changed_steps:
@@ -302,7 +288,7 @@ def _quoted(text: str) -> Any:
 
 def _html_text(text: str) -> str:
     # Text inside an HTML-like label, escaped as dot.py's labels are.
-    return html.escape(display(text), quote=True).replace("\\", "\\\\")
+    return dot_html(text)
 
 
 def _dot_label(n: DiffNode) -> str:
@@ -416,7 +402,6 @@ __all__ = [
     "diff_mermaid",
     "draw",
     "key_change_text",
-    "md_escape",
     "pipeline_of",
     "render_html",
     "render_json",

@@ -11,12 +11,12 @@ limits bring that down to a few seconds with a slightly less tidy picture.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from spine.render.view import EdgeKind, GraphView, NodeKind, display
+from spine.core.escape import dot_html, dot_string
+from spine.render.view import EdgeKind, GraphView, NodeKind
 
 CRITICAL_COLOUR = "#1f6feb"
 CYCLE_COLOUR = "#d1242f"
@@ -72,14 +72,12 @@ def escstring(text: str, *, tooltip: bool = False) -> Any:
     """
     import graphviz
 
-    t = display(text).replace("&", "&amp;")
-    t = t.replace("\\", "\\\\\\\\" if tooltip else "\\\\").replace('"', '\\"')
-    return graphviz.nohtml(t)
+    return graphviz.nohtml(dot_string(text, tooltip=tooltip))
 
 
 def _html_text(text: str) -> str:
-    # "]" as an entity: Graphviz 2.43's HTML-label lexer rejects a "]" right after a tag.
-    return html.escape(display(text), quote=True).replace("\\", "\\\\").replace("]", "&#93;")
+    # the escaping of HTML-like labels, "]" as an entity included: spine.core.escape.dot_html
+    return dot_html(text)
 
 
 def _label(name: str, pipeline: str | None, ghost: bool, note: str | None = None) -> str:

@@ -25,35 +25,19 @@ with Mermaid's own renderer.
 
 from __future__ import annotations
 
+from spine.core.escape import MERMAID_SPLIT, mermaid_label
 from spine.render.view import EdgeKind, GraphView, NodeKind
 
-_SAFE = set(" _.-")
-
-#: An empty element between two characters that Mermaid would read together as syntax.
-SPLIT = "<span></span>"
-#: Character pairs that get a :data:`SPLIT` between them (see the module docstring).
-_SPLIT_PAIRS = frozenset({("\\", "n"), ("$", "$"), ("ﬂ", "°"), ("¶", "ß")})
-
-
-def _split_before(text: str, i: int) -> bool:
-    """Whether Mermaid would read ``text[i-1]`` and what starts at ``text[i]`` as one token."""
-    if i == 0:
-        return False
-    return (text[i - 1], text[i]) in _SPLIT_PAIRS or (text[i - 1] == ":" and text.startswith("fa-", i))
+#: An empty element between two characters that Mermaid would read together as syntax
+#: (the rules live in :mod:`spine.core.escape`).
+SPLIT = MERMAID_SPLIT
 
 
 def escape_label(text: str) -> str:
     """Label markup that Mermaid shows as exactly ``text``: entity codes for everything
-    that is not plainly safe, and :data:`SPLIT` inside pairs Mermaid would interpret."""
-    out = []
-    for i, ch in enumerate(text):
-        if _split_before(text, i):
-            out.append(SPLIT)
-        if (ch.isalnum() and ch.isprintable()) or ch in _SAFE:
-            out.append(ch)
-        else:
-            out.append(f"#{ord(ch)};")
-    return "".join(out)
+    that is not plainly safe, and :data:`SPLIT` inside pairs Mermaid would interpret
+    (:func:`spine.core.escape.mermaid_label`)."""
+    return mermaid_label(text)
 
 
 def to_mermaid(view: GraphView, *, direction: str = "TB") -> str:

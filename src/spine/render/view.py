@@ -79,9 +79,9 @@ def display(text: str) -> str:
     Valid step names never hold them, but an invalid group is still drawn, and a
     renderer must never pass a raw control or bidi character to its output.
     """
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
+    from spine.core.escape import visible
+
+    return visible(text)
 
 
 def build_graph_view(group: PipelineGroup, analysis: GraphAnalysis | None = None) -> GraphView:
