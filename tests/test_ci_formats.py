@@ -5,27 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from junitparser import Failure, JUnitXml
 
-from spine.cli.formats import (
-    MAX_MERMAID_CHARS,
-    github_escape_data,
-    github_escape_property,
-    group_findings,
-    markdown_code,
-    markdown_text,
-    to_github,
-    to_junit,
-    to_markdown,
-)
+from spine.check import CheckSettings, FileCheck, GroupCheck, ValidationReport, check_paths
+from spine.core.escape import github_data, github_property, markdown_code, markdown_text
 from spine.core.findings import Finding, Severity
-from spine.orchestration import analyze, scan, validate_group
-from spine.lint.rules import lint_group
-from spine.render import build_graph_view, to_mermaid
+from spine.render.github import github_commands, to_github
+from spine.render.junit import to_junit
+from spine.render.markdown import MAX_MERMAID_CHARS, to_markdown
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,33 +32,9 @@ HOSTILE = [
 ]
 
 
-def validate_like(paths: Sequence[str | Path], *, strict: bool = False) -> tuple[list[dict[str, Any]], list[Finding], dict[Any, str]]:
-    """The data ``spine group validate`` builds (with lint warnings), plus each group's Mermaid."""
-    groups: list[dict[str, Any]] = []
-    findings: list[Finding] = []
-    mermaid: dict[Any, str] = {}
-    for lg in scan(paths):
-        found = list(lg.findings)
-        if lg.group is not None:
-            analysis = analyze(lg.group)
-            found += validate_group(lg.group, None)
-            found += lint_group(lg.group, None, analysis)
-            mermaid[(lg.file, lg.document)] = to_mermaid(build_graph_view(lg.group, analysis))
-        errors = [f for f in found if f.severity is Severity.ERROR]
-        warnings = [f for f in found if f.severity is Severity.WARNING]
-        groups.append(
-            {
-                "name": lg.group.name if lg.group is not None else lg.name,
-                "file": lg.file,
-                "document": lg.document,
-                "valid": lg.group is not None and not errors and not (strict and warnings),
-                "steps": len(lg.group.steps) if lg.group is not None else None,
-                "errors": len(errors),
-                "warnings": len(warnings),
-            }
-        )
-        findings += found
-    return groups, findings, mermaid
+def validate_like(paths: Sequence[str | Path], *, strict: bool = False) -> ValidationReport:
+    """What ``spine group validate`` checks (errors and lint warnings, no pipelines)."""
+    return check_paths(paths, CheckSettings(strict=strict))
 
 
 GOOD = """apiVersion: spine.io/v1
@@ -110,15 +76,15 @@ def files(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def hostile_data() -> tuple[list[dict[str, Any]], list[Finding]]:
+def hostile_report(*, strict: bool = False, extra: Sequence[Finding] = ()) -> ValidationReport:
     """One group per hostile name, each in its own hostile file, with one hostile error each."""
-    groups, findings = [], []
+    files = []
     for i, name in enumerate(HOSTILE):
         file = f"dir/{name}.yaml"
-        groups.append({"name": name, "file": file, "document": 0, "valid": False, "steps": 1, "errors": 1, "warnings": 0})
-        findings.append(Finding(f"code-{i}", f"message about {name}\nsecond line\r\n100% sure, really: yes",
-                                file=file, line=i + 1, column=2, group=name, step=name))
-    return groups, findings
+        f = Finding(f"code-{i}", f"message about {name}\nsecond line\r\n100% sure, really: yes",
+                    file=file, line=i + 1, column=2, group=name, step=name)
+        files.append(FileCheck(file, (GroupCheck(file, 0, name, None, (f,)),)))
+    return ValidationReport(tuple(files), tuple(extra), strict=strict)
 
 
 def xml_visible(text: str) -> str:
@@ -132,8 +98,7 @@ def xml_visible(text: str) -> str:
 class TestJUnit:
     def test_suites_cases_and_failures(self, files: Path) -> None:
         """One suite per file, one case per group, a failure per invalid group; warnings in system-out."""
-        groups, findings, _ = validate_like([files])
-        xml = JUnitXml.fromstring(to_junit(groups, findings).encode("utf-8"))
+        xml = JUnitXml.fromstring(to_junit(validate_like([files])).encode("utf-8"))
         suites = {s.name: s for s in xml}
         assert set(suites) == {str(files / "a.yaml"), str(files / "b <&>.yaml")}
         a = suites[str(files / "a.yaml")]
@@ -153,8 +118,7 @@ class TestJUnit:
 
     def test_strict_makes_warnings_failures(self, files: Path) -> None:
         """With strict, a group with only warnings fails and its failure lists them."""
-        groups, findings, _ = validate_like([files], strict=True)
-        xml = JUnitXml.fromstring(to_junit(groups, findings, strict=True).encode("utf-8"))
+        xml = JUnitXml.fromstring(to_junit(validate_like([files], strict=True)).encode("utf-8"))
         cases = {c.name: c for s in xml for c in s}
         assert cases["good"].is_passed
         assert cases["warned"].is_failure
@@ -163,17 +127,17 @@ class TestJUnit:
 
     def test_hostile_names_round_trip(self, tmp_path: Path) -> None:
         """Markup, quotes, ``]]>``, ``&``, unicode and control characters survive a real parser."""
-        groups, findings = hostile_data()
-        text = to_junit(groups, findings)
+        report = hostile_report()
+        text = to_junit(report)
         path = tmp_path / "junit.xml"
         path.write_text(text, encoding="utf-8")
         xml = JUnitXml.fromfile(str(path))
         suites = list(xml)
-        assert [s.name for s in suites] == [xml_visible(g["file"]) for g in groups]
-        for suite, g, f in zip(suites, groups, findings, strict=True):
+        assert [s.name for s in suites] == [xml_visible(g.file) for g in report.groups]
+        for suite, g, f in zip(suites, report.groups, report.all_findings(), strict=True):
             (case,) = list(suite)
-            assert case.name == xml_visible(g["name"])
-            assert case.classname == xml_visible(g["file"])
+            assert case.name == xml_visible(g.name)
+            assert case.classname == xml_visible(g.file)
             (failure,) = case.result
             assert failure.type == f.code
             assert xml_visible(f.message).replace("\r\n", "\n") in failure.text.replace("\r\n", "\n")
@@ -181,16 +145,16 @@ class TestJUnit:
 
     def test_unloaded_documents_and_stray_findings(self) -> None:
         """A document that did not load is a named failing case; stray findings get their own suite."""
-        groups = [{"name": None, "file": "x.yaml", "document": 1, "valid": False, "steps": None, "errors": 1, "warnings": 0}]
-        findings = [Finding("yaml-syntax", "bad", file="x.yaml", line=3), Finding("other", "loose", file="y.yaml")]
-        xml = JUnitXml.fromstring(to_junit(groups, findings).encode("utf-8"))
+        unloaded = GroupCheck("x.yaml", 1, None, None, (Finding("yaml-syntax", "bad", file="x.yaml", line=3),))
+        report = ValidationReport((FileCheck("x.yaml", (unloaded,)),), (Finding("other", "loose", file="y.yaml"),))
+        xml = JUnitXml.fromstring(to_junit(report).encode("utf-8"))
         names = {s.name: [c.name for c in s] for s in xml}
         assert names["x.yaml"] == ["document 2 (not loaded)"]
         assert names["spine"] == ["findings outside any group"]
 
     def test_empty_input_is_well_formed(self) -> None:
         """No groups still gives a valid, empty report."""
-        xml = JUnitXml.fromstring(to_junit([], []).encode("utf-8"))
+        xml = JUnitXml.fromstring(to_junit(ValidationReport(())).encode("utf-8"))
         assert xml.tests == 0 and list(xml) == []
 
 
@@ -224,8 +188,8 @@ def parse_github(text: str) -> list[dict[str, str]]:
 class TestGitHub:
     def test_one_command_per_finding(self, files: Path) -> None:
         """Errors and warnings become ::error / ::warning lines with file, line, col and title."""
-        _, findings, _ = validate_like([files])
-        parsed = parse_github(to_github(findings))
+        findings = list(validate_like([files]).all_findings())
+        parsed = parse_github(github_commands(findings))
         assert len(parsed) == len(findings)
         for p, f in zip(parsed, findings, strict=True):
             assert p["level"] == f.severity.value
@@ -235,9 +199,9 @@ class TestGitHub:
 
     def test_hostile_text_is_escaped(self) -> None:
         """``%``, CR, LF, ``:`` and ``,`` are escaped where the rules say; decoding gives the original."""
-        _, findings = hostile_data()
+        findings = list(hostile_report().all_findings())
         findings.append(Finding("c:o,d%e", "100%\r\n::error::injected", file="a,b:c%d.yaml", line=1, column=1))
-        text = to_github(findings)
+        text = github_commands(findings)
         parsed = parse_github(text)
         assert len(parsed) == len(findings)
         for p, f in zip(parsed, findings, strict=True):
@@ -247,7 +211,7 @@ class TestGitHub:
 
     def test_unknown_positions_are_omitted(self) -> None:
         """No line without a file, no col without a line; a DSL finding has only a title."""
-        text = to_github(
+        text = github_commands(
             [
                 Finding("a", "m", file="f.yaml"),
                 Finding("b", "m", file="f.yaml", line=3),
@@ -263,14 +227,16 @@ class TestGitHub:
     def test_strict_and_root(self) -> None:
         """strict writes warnings as errors; root makes absolute paths relative."""
         f = Finding("w", "m", severity=Severity.WARNING, file="/ws/repo/groups/g.yaml", line=1, column=1, group="g")
-        assert to_github([f]) == "::warning file=/ws/repo/groups/g.yaml,line=1,col=1,title=w::[g] m\n"
-        assert to_github([f], strict=True, root="/ws/repo") == "::error file=groups/g.yaml,line=1,col=1,title=w::[g] m\n"
-        assert to_github([]) == ""
+        report = ValidationReport((), (f,))
+        assert to_github(report) == "::warning file=/ws/repo/groups/g.yaml,line=1,col=1,title=w::[g] m\n"
+        strict = ValidationReport((), (f,), strict=True)
+        assert to_github(strict, root="/ws/repo") == "::error file=groups/g.yaml,line=1,col=1,title=w::[g] m\n"
+        assert to_github(ValidationReport(())) == ""
 
     def test_escape_functions(self) -> None:
         """The two escapes follow @actions/core's escapeData and escapeProperty."""
-        assert github_escape_data("a%b\rc\nd:e,f") == "a%25b%0Dc%0Ad:e,f"
-        assert github_escape_property("a%b\rc\nd:e,f") == "a%25b%0Dc%0Ad%3Ae%2Cf"
+        assert github_data("a%b\rc\nd:e,f") == "a%25b%0Dc%0Ad:e,f"
+        assert github_property("a%b\rc\nd:e,f") == "a%25b%0Dc%0Ad%3Ae%2Cf"
 
 
 # -- Markdown -------------------------------------------------------------------------
@@ -315,19 +281,18 @@ def outside_code(cell: str) -> str:
 class TestMarkdown:
     def test_tables_keep_their_columns(self) -> None:
         """Every row of every table has the header's number of cells, whatever the names hold."""
-        groups, findings = hostile_data()
-        text = to_markdown(groups, findings, {})
+        report = hostile_report()
+        text = to_markdown(report, graphs=False)
         found = tables(text)
         assert len(found) == 2
         for rows in found:
             width = len(gfm_cells(rows[0]))
             assert all(len(gfm_cells(r)) == width for r in rows), rows
-        assert len(found[0]) == 2 + len(groups) and len(found[1]) == 2 + len(findings)
+        assert len(found[0]) == 2 + len(report.groups) and len(found[1]) == 2 + len(list(report.all_findings()))
 
     def test_no_markup_or_html_outside_code_spans(self) -> None:
-        """Outside code spans, ``<``, ``>``, backticks, ``*``, ``_``, ``[`` are escaped; ``@`` cannot mention."""
-        groups, findings = hostile_data()
-        text = to_markdown(groups, findings, {})
+        """Outside code spans, ``<``, ``>``, backticks, ``*``, ``_``, ``[`` are escaped; ``@name`` and ``#1`` cannot mention or link."""
+        text = to_markdown(hostile_report(), graphs=False)
         for rows in tables(text):
             for row in rows[2:]:
                 for cell in gfm_cells(row):
@@ -335,6 +300,7 @@ class TestMarkdown:
                     assert "<" not in rest and ">" not in rest, cell
                     assert not re.search(r"(?<!\\)[`*_\[\]~$]", rest), cell
                     assert not re.search(r"@\w", rest), cell
+                    assert not re.search(r"(?<!&)#\d", rest), cell  # an issue link, not an entity
                     assert "\n" not in cell and "\x1b" not in cell
 
     def test_code_spans_hold_any_backticks(self) -> None:
@@ -346,12 +312,12 @@ class TestMarkdown:
 
     def test_verdict_groups_findings_and_graphs(self, files: Path) -> None:
         """Verdict line, a row per group, a row per finding, and a collapsible Mermaid block per group."""
-        groups, findings, mermaid = validate_like([files])
-        text = to_markdown(groups, findings, mermaid)
+        report = validate_like([files])
+        text = to_markdown(report)
         assert text.startswith("## ❌ spine group validate: INVALID\n")
         assert "**INVALID**: 3 group(s), 1 invalid" in text
         group_table, finding_table = tables(text)
-        assert len(group_table) == 2 + 3 and len(finding_table) == 2 + len(findings)
+        assert len(group_table) == 2 + 3 and len(finding_table) == 2 + len(list(report.all_findings()))
         assert text.count("<details><summary>") == 3 == text.count("</details>")
         assert text.count("```mermaid\nflowchart TB\n") == 3
         assert "&lt;script&gt;" not in text.split("### Graphs")[1].split("```mermaid")[0]
@@ -360,42 +326,18 @@ class TestMarkdown:
 
     def test_valid_and_strict(self, files: Path) -> None:
         """All valid gives a ✅ verdict; strict says warnings fail and marks them ❌."""
-        groups, findings, _ = validate_like([files / "a.yaml"])
-        assert to_markdown(groups, findings).startswith("## ✅ spine group validate: valid\n")
-        groups, findings, _ = validate_like([files / "a.yaml"], strict=True)
-        text = to_markdown(groups, findings, strict=True)
+        assert to_markdown(validate_like([files / "a.yaml"])).startswith("## ✅ spine group validate: valid\n")
+        text = to_markdown(validate_like([files / "a.yaml"], strict=True))
         assert "INVALID" in text and "strict: warnings fail" in text
 
     def test_large_graphs_and_many_findings_are_cut(self) -> None:
         """A Mermaid text over the limit is replaced by a note; findings stop at max_findings."""
-        groups = [{"name": "g", "file": "g.yaml", "document": 0, "valid": True, "steps": 9, "errors": 0, "warnings": 30}]
-        findings = [Finding("w", f"m{i}", severity=Severity.WARNING, file="g.yaml", group="g") for i in range(30)]
-        text = to_markdown(groups, findings, {"g": "flowchart TB\n" + "x" * MAX_MERMAID_CHARS}, max_findings=10)
+        findings = tuple(Finding("w", f"m{i}", severity=Severity.WARNING, file="g.yaml", group="g") for i in range(30))
+        report = ValidationReport((FileCheck("g.yaml", (GroupCheck("g.yaml", 0, "g", None, findings),)),))
+        text = to_markdown(report, mermaid=lambda g: "flowchart TB\n" + "x" * MAX_MERMAID_CHARS, max_findings=10)
         assert "too large for Mermaid" in text and "```mermaid" not in text
         assert "… and 20 more finding(s)" in text
         assert len(tables(text)[1]) == 2 + 10
-
-
-# -- shared ---------------------------------------------------------------------------
-
-
-class TestGroupFindings:
-    def test_slices_by_counts(self) -> None:
-        """Findings are cut into consecutive per-group slices by errors + warnings."""
-        groups = [
-            {"name": "a", "file": "f", "errors": 1, "warnings": 1},
-            {"name": "a", "file": "f", "errors": 1, "warnings": 0},
-        ]
-        fs = [Finding("x", "1", file="f", group="a"), Finding("y", "2", file="f", group="a"), Finding("z", "3", file="f", group="a")]
-        per, rest = group_findings(groups, fs)
-        assert [[f.message for f in p] for p in per] == [["1", "2"], ["3"]] and rest == []
-
-    def test_falls_back_to_names(self) -> None:
-        """When the counts do not add up, findings go to the group with their file and name."""
-        groups = [{"name": "a", "file": "f", "errors": 0, "warnings": 0}, {"name": "b", "file": "f", "errors": 0, "warnings": 0}]
-        fs = [Finding("x", "1", file="f", group="b"), Finding("y", "2", file="g", group="a")]
-        per, rest = group_findings(groups, fs)
-        assert [len(p) for p in per] == [0, 1] and [f.message for f in rest] == ["2"]
 
 
 # -- pre-commit -----------------------------------------------------------------------

@@ -328,7 +328,7 @@ class TestPlan:
         (in_tmp / "g.yaml").write_text(GOOD)
         code, _, err = invoke("group", "plan", "g.yaml")
         assert code == 1
-        assert "template-undefined" in err and "tier" in err
+        assert "error missing-run-param" in err and "run param 'tier' is not given" in err
 
     def test_unknown_group_name_suggests(self, configured: Path, invoke) -> None:
         """An unknown group NAME is a usage error (exit 2, like a missing file) with a did-you-mean."""

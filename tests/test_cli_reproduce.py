@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spine.cli.commands import parse_params
+from spine.check import parse_params
 from spine.cli.reproduce import param_argument, plan_command, plan_target, same_value
 from spine.testing import param_values
 

@@ -20,7 +20,9 @@ from typing import Any
 from spine.core.errors import SpineError
 from spine.core.limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_NODES, Limits
 
-KEYS = ("pipelines", "groups", "database", "max_file_size", "max_depth", "max_nodes")
+KEYS = ("pipelines", "groups", "database", "max_file_size", "max_depth", "max_nodes", "lint")
+#: Keys of the ``[tool.spine.lint]`` table (``lint.ignore = [...]`` in ``[tool.spine]``).
+LINT_KEYS = ("ignore",)
 
 
 class ConfigError(SpineError):
@@ -39,6 +41,10 @@ class Settings:
     max_file_size: int = DEFAULT_MAX_BYTES
     max_depth: int = DEFAULT_MAX_DEPTH
     max_nodes: int = DEFAULT_MAX_NODES
+    #: Warning codes to ignore (``lint.ignore``), as written: checked where they are used.
+    lint_ignore: tuple[str, ...] = ()
+    #: Where ``lint_ignore`` came from, for messages about it.
+    lint_ignore_source: str | None = None
     #: The folder the configuration was found in (``None``: no configuration).
     root: Path | None = None
     #: The file the configuration came from.
@@ -101,6 +107,8 @@ def load_settings(
         settings = replace(settings, root=path.parent, source=path)
     from_env: dict[str, Any] = {}
     for key in KEYS:
+        if key == "lint":
+            continue  # a table: no environment variable
         var = f"SPINE_{key.upper()}"
         if var in env and env[var] != "":
             raw = env[var]
@@ -127,6 +135,19 @@ def _apply(settings: Settings, table: dict[str, Any], where: str) -> Settings:
             changes[key] = number
         elif key == "database":
             changes[key] = str(value)
+        elif key == "lint":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: lint must be a table (lint.ignore = [\"CODE\", …])")
+            unknown = sorted(set(value) - set(LINT_KEYS))
+            if unknown:
+                raise ConfigError(f"{where}: unknown key(s) in [tool.spine.lint]: {', '.join(unknown)} (known: {', '.join(LINT_KEYS)})")
+            ignore = value.get("ignore", [])
+            if isinstance(ignore, str):
+                ignore = [ignore]
+            if not isinstance(ignore, list) or not all(isinstance(v, str) for v in ignore):
+                raise ConfigError(f"{where}: lint.ignore must be a list of finding codes (strings)")
+            changes["lint_ignore"] = tuple(ignore)
+            changes["lint_ignore_source"] = f"{where}: lint.ignore"
     return replace(settings, **changes)
 
 

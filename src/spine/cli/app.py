@@ -77,6 +77,13 @@ def cli(ctx: click.Context, config: str | None, verbose: int, color: bool | None
         ctx.color = color  # click.echo keeps ANSI codes when piped if --color was asked for
 
 
+def _ignore_option(fn: Any) -> Any:
+    return click.option(
+        "--ignore", "ignore", multiple=True, metavar="CODE",
+        help="Do not report this warning code (repeatable; adds to [tool.spine] lint.ignore). Errors cannot be ignored.",
+    )(fn)
+
+
 def _limit_options(fn: Any) -> Any:
     fn = click.option("--max-file-size", type=click.IntRange(min=1), metavar="BYTES", help="Refuse group files larger than this (default 32 MiB).")(fn)
     return fn
@@ -100,20 +107,23 @@ def group() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "github", "markdown"]), default="text", show_default=True, help="text for people, json for tools, junit for CI test reports, github for pull-request annotations, markdown for $GITHUB_STEP_SUMMARY.")
 @click.option("--strict", is_flag=True, help="Treat warnings (lint) as failures (exit 1).")
 @click.option("-o", "--output", metavar="FILE", help="Write the report to FILE (its folders are created) instead of stdout.")
+@_ignore_option
 @_limit_options
 @pass_ctx
-def validate_cmd(c: _Ctx, paths: tuple[str, ...], fmt: str, strict: bool, output: str | None, max_file_size: int | None) -> int:
+def validate_cmd(c: _Ctx, paths: tuple[str, ...], fmt: str, strict: bool, output: str | None, ignore: tuple[str, ...], max_file_size: int | None) -> int:
     """Check group files and folders (recursively); report every problem at once.
 
-    With no PATH, validates the configured groups ([tool.spine] groups). Exit 0 when all
-    groups are valid, 1 when any is not, 2 on usage errors.
+    With no PATH, validates the configured groups ([tool.spine] groups). Each group's
+    line says which run params it reads. A file given twice (or inside a folder also
+    given) is checked once. Exit 0 when all groups are valid, 1 when any is not, 2 on
+    usage errors.
     """
     from spine.cli.commands import validate
     from spine.cli.output import open_output
 
     _apply_limits(c, max_file_size)
     with open_output(output) as out:
-        return validate(c.workspace(), paths, fmt, strict, out, c.color and output in (None, "-"))
+        return validate(c.workspace(), paths, fmt, strict, ignore, out, c.color and output in (None, "-"))
 
 
 @group.command("plan")
@@ -160,13 +170,14 @@ def graph_cmd(c: _Ctx, target: str, fmt: str, direction: str, group_name: str | 
 @group.command("report")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", required=True, metavar="OUT", help="OUT.html (.htm, any case) for one group, or a folder for a site (index.html + a page per group).")
-@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="Run params to resolve the plans with (repeatable).")
+@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="Run params to resolve the plans with (repeatable); each group gets the ones it reads.")
 @click.option("--direction", type=click.Choice(["TB", "LR", "BT", "RL"], case_sensitive=False), default="TB", show_default=True)
 @click.option("--no-svg", is_flag=True, help="Do not run Graphviz; show the Mermaid/DOT source instead of a picture.")
 @click.option("--strict", is_flag=True, help="Treat warnings as failures (exit 1).")
+@_ignore_option
 @_limit_options
 @pass_ctx
-def report_cmd(c: _Ctx, paths: tuple[str, ...], output: str, params: tuple[str, ...], direction: str, no_svg: bool, strict: bool, max_file_size: int | None) -> int:
+def report_cmd(c: _Ctx, paths: tuple[str, ...], output: str, params: tuple[str, ...], direction: str, no_svg: bool, strict: bool, ignore: tuple[str, ...], max_file_size: int | None) -> int:
     """Write self-contained HTML plan reports for group files and folders.
 
     Exit 0 when every group is valid, 1 when any is not (the report is written either way).
@@ -179,7 +190,7 @@ def report_cmd(c: _Ctx, paths: tuple[str, ...], output: str, params: tuple[str, 
     advice = "give a folder for a site, or a name ending in .html for one page"
     prepare_output(output, OutputKind.FILE if is_html_file(output) else OutputKind.FOLDER, advice=advice)
     _apply_limits(c, max_file_size)
-    return report(c.workspace(), paths, output, params, direction.upper(), not no_svg, strict)
+    return report(c.workspace(), paths, output, params, direction.upper(), not no_svg, strict, ignore)
 
 
 def _register_commands() -> None:
@@ -321,6 +332,7 @@ def _pipe_guard(name: str) -> Iterator[None]:
 
 
 def _run(argv: list[str] | None) -> int:
+    from spine.check.errors import CheckInputError
     from spine.cli.workspace import UsageProblem
     from spine.config import ConfigError
     from spine.core.errors import GraphvizNotFoundError, GroupError, GroupNotFoundError, SpineError
@@ -335,7 +347,7 @@ def _run(argv: list[str] | None) -> int:
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("Aborted.", err=True)
         return 130
-    except (UsageProblem, ConfigError, FileNotFoundError, GraphvizNotFoundError) as exc:
+    except (UsageProblem, CheckInputError, ConfigError, FileNotFoundError, GraphvizNotFoundError) as exc:
         msg = f"no such file or folder: {exc}" if isinstance(exc, FileNotFoundError) else str(exc)
         click.echo(f"Error: {safe(msg)}", err=True)
         return EXIT_USAGE

@@ -32,16 +32,16 @@ def fuzz_cmd(c: Any, paths: tuple[str, ...], examples: int, seed: int | None, fm
         from spine.testing.fuzz import fuzz_group
     except ImportError as exc:
         raise UsageProblem(f"spine group fuzz needs hypothesis: pip install 'spine-core[fuzz]' ({exc})") from exc
-    from spine.cli.commands import collect
+    from spine.cli.commands import check
     from spine.cli.reproduce import fuzz_commands, with_commands
 
     ws = c.workspace()
     seed = seed if seed is not None else random.SystemRandom().randrange(2**32)
-    groups, findings, _ = collect(ws, paths, strict=False, verb="fuzz")
+    report = check(ws, paths, verb="fuzz", lint=False)  # read and checked once; the groups fuzzed come from it
     registry = ws.registry_or_none
-    loaded = _groups_of(ws, paths)
+    loaded = [g.group for g in report.groups if g.group is not None and not g.errors]
     results = []
-    invalid = [g for g in groups if not g["valid"]]
+    invalid = [g for g in report.groups if not g.valid]
 
     def progress(name: str, result: Any) -> None:
         if fmt == "text":
@@ -57,7 +57,7 @@ def fuzz_cmd(c: Any, paths: tuple[str, ...], examples: int, seed: int | None, fm
             click.echo(f"[{i}/{len(loaded)}] {safe(group.name)}", err=True)
         results.append(fuzz_group(group, registry, examples=examples, seed=seed, progress=progress, starting=starting))
     ok = all(r.ok for r in results) and not invalid
-    commands = fuzz_commands(results, groups, config=c.config)
+    commands = fuzz_commands(results, report.groups, config=c.config)
     if fmt == "json":
         dump_json(
             {
@@ -66,8 +66,8 @@ def fuzz_cmd(c: Any, paths: tuple[str, ...], examples: int, seed: int | None, fm
                 "examples": examples,
                 "pipelines_checked": registry is not None,
                 "results": [with_commands(i, r.to_dict(), commands) for i, r in enumerate(results)],
-                "invalid_groups": [{"name": g["name"], "file": g["file"]} for g in invalid],
-                "findings": [f.to_dict() for f in findings if f.severity.value == "error"],
+                "invalid_groups": [{"name": g.name, "file": g.file} for g in invalid],
+                "findings": [f.to_dict() for f in report.all_findings() if f.severity.value == "error"],
             }
         )
     else:
@@ -75,24 +75,12 @@ def fuzz_cmd(c: Any, paths: tuple[str, ...], examples: int, seed: int | None, fm
     return 0 if ok else 1
 
 
-def _groups_of(ws: Any, paths: tuple[str, ...]) -> list[Any]:
-    from spine.orchestration import scan, validate_group
-
-    if not paths:
-        paths = tuple(str(ws.settings.resolve_path(p)) for p in ws.settings.groups)
-    out = []
-    for lg in scan(paths, ws.settings.limits) if paths else []:
-        if lg.usable is not None and not [f for f in validate_group(lg.usable, ws.registry_or_none) if f.severity.value == "error"]:
-            out.append(lg.usable)
-    if not paths:
-        out.extend(g for g in ws.groups() if g.source is None)
-    return out
-
-
 def _text(
-    results: list[Any], invalid: list[dict[str, Any]], seed: int, examples: int, checked: bool, color: bool,
+    results: list[Any], invalid: list[Any], seed: int, examples: int, checked: bool, color: bool,
     commands: dict[tuple[int, str], str | None],
 ) -> None:
+    from spine.render.text import finding_line
+
     for i, r in enumerate(results):
         where = f"  ({safe(r.file)})" if r.file else ""
         click.echo(f"{safe(r.group)}{where}")
@@ -110,9 +98,9 @@ def _text(
                     command = commands[(i, c.name)]
                     click.echo(f"      reproduce: {command}" if command else "      reproduce: (a value cannot be written as --param; use the input in a test)")
                 for f in ce.findings[:10]:
-                    click.echo(f"      {safe(f.location)}: {f.code}{' [' + safe(f.step) + ']' if f.step else ''}: {safe(f.message)}")
+                    click.echo(f"      {finding_line(f, severity=False)}")
     for g in invalid:
-        click.echo(f"{safe(g['name'] or '(unnamed)')}  ({safe(g['file'] or '')}): not fuzzed — the group is invalid (see `spine group validate`)")
+        click.echo(f"{safe(g.name or '(unnamed)')}  ({safe(g.file or '')}): not fuzzed — the group is invalid (see `spine group validate`)")
     failed = sum(not r.ok for r in results)
     verdict = colour("ok", "green", enabled=color) if not failed and not invalid else colour("FAILED", "red", enabled=color)
     click.echo(f"\n{verdict}: {len(results)} group(s) fuzzed, {failed} with a counterexample, {len(invalid)} invalid; {examples} examples per check")

@@ -2,7 +2,7 @@
 
 A counterexample's run params are Python values: ``"2000-01-01"`` may be a string or a
 date, ``5`` an int or ``"5"``. ``--param`` reads its value as YAML (see
-:func:`spine.cli.commands.parse_params`), so each value is written in the form that reads
+:func:`spine.check.parse_params`), so each value is written in the form that reads
 back as exactly that value and type:
 
 * a string as it is when ``--param`` keeps it as that string (``T1``), otherwise in YAML
@@ -31,15 +31,13 @@ _MISSING = object()
 
 def param_argument(key: str, value: Any) -> str | None:
     """``KEY=VALUE`` that ``--param`` reads back as exactly ``{key: value}`` (same types), or ``None``."""
-    import click
-
-    from spine.cli.commands import parse_params
+    from spine.check import RunParamSyntaxError, parse_params
 
     for text in _candidates(value):
         arg = f"{key}={text}"
         try:
             parsed = parse_params([arg])
-        except click.UsageError:  # an empty key, or no '='
+        except RunParamSyntaxError:  # an empty key, or no '='
             return None
         if list(parsed) == [key] and same_value(parsed[key], value):
             return arg
@@ -69,12 +67,13 @@ def plan_target(file: str | None, group: str, *, several: bool) -> list[str]:
     return [file, "--group", group] if several else [file]
 
 
-def fuzz_commands(results: Sequence[Any], groups: Sequence[Mapping[str, Any]], *, config: str | None = None) -> dict[tuple[int, str], str | None]:
+def fuzz_commands(results: Sequence[Any], groups: Sequence[Any], *, config: str | None = None) -> dict[tuple[int, str], str | None]:
     """For ``spine group fuzz``: ``(result index, check name)`` → the ``spine group plan``
     command that reproduces each run-params counterexample, or ``None`` when a value cannot
-    be written as a ``--param``. ``groups`` are the entries ``collect`` found (one per
-    document), used to tell whether a file needs ``--group``."""
-    documents = Counter(g["file"] for g in groups)
+    be written as a ``--param``. ``groups`` are the group checks of the run
+    (:class:`spine.check.GroupCheck`, one per document), used to tell whether a file needs
+    ``--group``."""
+    documents = Counter(g.file for g in groups)
     out: dict[tuple[int, str], str | None] = {}
     for i, result in enumerate(results):
         for check in result.checks:

@@ -63,12 +63,11 @@ def run_cmd(c: Any, target: str, group_name: str | None, params: tuple[str, ...]
 def run_group(ws: Workspace, target: str, *, group_name: str | None, param_items: Sequence[str], executor: str,
               max_concurrency: int | None, dask_address: str | None, on_failure: str | None, grace_seconds: float,
               as_json: bool, report_path: str | None, dry_run: bool, batch_id: str | None, color: bool) -> int:
-    from spine.cli.commands import _finding_line, _plan_text, parse_params
-    from spine.core.errors import GroupError
-    from spine.orchestration import PlanResolver, validate_group
+    from spine.cli.commands import _check_target, _plan_text, echo_findings, run_params
+    from spine.orchestration import validate_group
 
     report = _report_target(report_path) if report_path else None
-    run_params = parse_params(param_items)
+    params = run_params(param_items)
     group, loaded = ws.resolve_target(target, group_name)
     registry = ws.pipelines
     if group is None:
@@ -80,15 +79,18 @@ def run_group(ws: Workspace, target: str, *, group_name: str | None, param_items
             "no pipelines are registered, so nothing can run: list the modules that register them in "
             "[tool.spine] pipelines (or SPINE_PIPELINES)"
         )
-    try:
-        plan = PlanResolver(registry).resolve(group, run_params, batch_id=batch_id)
-    except GroupError as exc:
-        return _invalid(list(exc.findings), color, _finding_line)
+    # the checking pipeline resolves it: one missing-run-param per missing param, and a
+    # warning for a --param the group does not read
+    checked, gc = _check_target(ws, group, loaded, lint=False, run_params=params, require_run_params=True, batch_id=batch_id)
+    if gc.plan is None:
+        return _invalid([*gc.findings, *checked.findings], color)
+    plan = gc.plan
+    echo_findings([*gc.findings, *checked.findings], color)
     if dry_run:
         if as_json:
             dump_json(plan.to_dict())
         else:
-            _plan_text(plan, True, color)
+            _plan_text(plan, color)
             click.echo(f"dry run: would run {len(plan.steps)} step(s) on {executor}; nothing ran", err=True)
         return EXIT_OK
 
@@ -115,12 +117,10 @@ def run_group(ws: Workspace, target: str, *, group_name: str | None, param_items
     return EXIT_INVALID
 
 
-def _invalid(findings: list[Any], color: bool, line: Any = None) -> int:
-    from spine.cli.commands import _finding_line
+def _invalid(findings: list[Any], color: bool) -> int:
+    from spine.cli.commands import echo_findings
 
-    fmt = line or _finding_line
-    for f in findings:
-        click.echo(fmt(f, color), err=True)
+    echo_findings(findings, color)
     click.echo(f"the group is invalid: {len(findings)} problem(s); nothing ran", err=True)
     return EXIT_INVALID
 

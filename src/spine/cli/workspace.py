@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from spine.config import Settings, import_pipeline_modules
 
 if TYPE_CHECKING:
+    from spine.check import CheckSettings
     from spine.framework import PipelineRegistry
     from spine.orchestration import GroupRegistry, LoadedGroup, PipelineGroup
 
@@ -54,6 +55,16 @@ class Workspace:
     def registry_or_none(self) -> PipelineRegistry | None:
         return self.pipelines if self.checks_pipelines else None
 
+    def check_settings(self, *, ignore: Sequence[str] = (), **changes: Any) -> CheckSettings:
+        """Settings for a check: the registered pipelines, the file limits, the warning
+        codes to ignore (``lint.ignore`` in the configuration plus ``ignore``, each
+        checked), and ``changes``."""
+        from spine.check import CheckSettings, ignore_codes
+
+        codes = ignore_codes(self.settings.lint_ignore, where=self.settings.lint_ignore_source or "lint.ignore")
+        codes |= ignore_codes(ignore, where="--ignore")
+        return CheckSettings(registry=self.registry_or_none, limits=self.settings.limits, ignore=codes, **changes)
+
     def groups(self) -> GroupRegistry:
         """Registered groups: the configured group paths, plus those registered in Python."""
         if self._groups is None:
@@ -89,22 +100,6 @@ class Workspace:
             data: bytes | str = raw.read(limits.max_bytes + 1) if raw is not None else stream.read(limits.max_bytes + 1)
             self._stdin = read_text(data, STDIN_LABEL, limits)
         return self._stdin
-
-    def scan(self, paths: Sequence[str]) -> list[LoadedGroup]:
-        """Every document under ``paths``, in order; ``-`` is the YAML on stdin (once)."""
-        from spine.orchestration import scan
-
-        if STDIN not in paths:
-            return scan(paths, self.settings.limits)
-        if list(paths).count(STDIN) > 1:
-            raise UsageProblem("'-' (stdin) can be given only once")
-        at = list(paths).index(STDIN)
-        before, after = paths[:at], paths[at + 1 :]
-        return [
-            *(scan(before, self.settings.limits) if before else []),
-            *self.read_stdin(),
-            *(scan(after, self.settings.limits) if after else []),
-        ]
 
     def resolve_target(
         self, target: str, group_name: str | None = None, *, allow_invalid: bool = False
