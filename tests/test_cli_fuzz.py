@@ -172,3 +172,20 @@ def test_command_keeps_the_type_of_a_date_like_string(in_tmp: Path, invoke, valu
     got, _, err = invoke(*_reproduce_args(command))
     assert got == code, err
     assert says in err
+
+
+def test_each_file_is_read_once(project: Path, invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fuzz reads and checks the groups once (the groups it fuzzes come from that check)."""
+    import spine.orchestration.loader as loader
+
+    reads: list[str] = []
+    real = loader.read_file
+
+    def counting(path, limits=None):  # a spy with read_file's signature
+        reads.append(str(path))
+        return real(path, limits)
+
+    monkeypatch.setattr(loader, "read_file", counting)
+    (project / "groups" / "g.yaml").write_text(GROUP.format(first="{{ params.symbols | length }}"))
+    invoke("group", "fuzz", "groups", "--examples", "3", "--seed", "1", "--format", "json")
+    assert reads == [str(Path("groups") / "g.yaml")]

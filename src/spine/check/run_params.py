@@ -300,7 +300,7 @@ def run_params_of(group: PipelineGroup, registry: PipelineRegistry | None = None
             reads_any = reads_any or anything
             for n, guarded in names:
                 add(n, key, "template", not guarded, step.name, lambda key=key: src.of_field(f"spec.defaults.{key}") if src else nowhere)
-        for key, value in step.params.items():
+        for value in step.params.values():
             names, anything = reads_of(value)
             reads_any = reads_any or anything
             for n, guarded in names:
