@@ -266,21 +266,26 @@ def run_params_of(group: PipelineGroup, registry: PipelineRegistry | None = None
     from spine.orchestration.params import templates_in
 
     src = group.source
-    nowhere: tuple[int | None, int | None] = (None, None)
-    acc: dict[tuple[str, str | None, str], dict[str, Any]] = {}
+    # (name, via_default, kind) -> [required, steps, where]; `where` says how to find the
+    # position ("default", key) / ("params", i) / ("step", i), looked up once at the end.
+    acc: dict[tuple[str, str | None, str], list[Any]] = {}
     reads_any = False
 
-    def add(name: str, via_default: str | None, kind: str, required: bool, step: str, pos: Any) -> None:
+    def add(name: str, via_default: str | None, kind: str, required: bool, step: str, where: tuple[str, Any]) -> None:
         entry = acc.get((name, via_default, kind))
         if entry is None:
-            acc[(name, via_default, kind)] = {"required": required, "steps": [step], "pos": pos}
+            acc[(name, via_default, kind)] = [required, [step], where]
             return
-        entry["required"] = entry["required"] or required
-        if entry["steps"][-1] != step:
-            entry["steps"].append(step)
+        entry[0] = entry[0] or required
+        if entry[1][-1] != step:
+            entry[1].append(step)
 
-    # What each value's templates read, computed once per value.
     def reads_of(value: Any) -> tuple[tuple[tuple[str, bool], ...], bool]:
+        """(name, guarded) for every name the templates in ``value`` read, and reads_any."""
+        if isinstance(value, str) and "{{" not in value and "{%" not in value:
+            return (), False
+        if not isinstance(value, (str, Mapping, list)):
+            return (), False
         names: dict[str, bool] = {}
         anything = False
         for text in templates_in(value):
@@ -290,29 +295,39 @@ def run_params_of(group: PipelineGroup, registry: PipelineRegistry | None = None
                 names[n] = names.get(n, True) and guarded
         return tuple(names.items()), anything
 
-    default_reads = {k: reads_of(v) for k, v in group.defaults.items()}
+    default_reads = [(k, *reads_of(v)) for k, v in group.defaults.items()]
+    default_reads = [r for r in default_reads if r[1] or r[2]]  # defaults holding templates
     for i, step in enumerate(group.steps):
         spec = registry.get(step.pipeline) if registry is not None else None
         declared = None if spec is None or spec.allow_extra_params else {d.name for d in spec.params}
-        for key, (names, anything) in default_reads.items():
+        for key, names, anything in default_reads:
             if key in step.params or (declared is not None and key not in declared):
                 continue  # the step's own value wins, or the step is not offered the key
             reads_any = reads_any or anything
             for n, guarded in names:
-                add(n, key, "template", not guarded, step.name, lambda key=key: src.of_field(f"spec.defaults.{key}") if src else nowhere)
+                add(n, key, "template", not guarded, step.name, ("default", key))
         for value in step.params.values():
             names, anything = reads_of(value)
             reads_any = reads_any or anything
             for n, guarded in names:
-                add(n, None, "template", not guarded, step.name, lambda i=i: src.of_step(i, "params") if src else nowhere)
+                add(n, None, "template", not guarded, step.name, ("params", i))
         if spec is not None:
             for d in spec.params:
                 if d.name in step.params:
                     continue  # run params never override a step's own params
                 required = d.required and d.name not in group.defaults
-                add(d.name, None, "pipeline", required, step.name, lambda i=i: src.of_step(i) if src else nowhere)
+                add(d.name, None, "pipeline", required, step.name, ("step", i))
+
+    def position(where: tuple[str, Any]) -> tuple[int | None, int | None]:
+        if src is None:
+            return (None, None)
+        what, at = where
+        if what == "default":
+            return src.of_field(f"spec.defaults.{at}")
+        return src.of_step(at, "params") if what == "params" else src.of_step(at)
+
     reads = tuple(
-        ParamRead(name, via, kind, e["required"], tuple(e["steps"]), e["pos"]())
-        for (name, via, kind), e in acc.items()
+        ParamRead(name, via, kind, required, tuple(steps), position(where))
+        for (name, via, kind), (required, steps, where) in acc.items()
     )
     return RunParamUse(reads, reads_any, src.file if src else None)
