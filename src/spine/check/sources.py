@@ -117,12 +117,12 @@ def _read_git(spec: str, limits: Any) -> Source:
         if not record:
             continue
         meta, _, name_b = record.partition(b"\t")
-        mode, kind, _oid, size = meta.split()
+        mode, kind, _oid, size_b = meta.split()
         name = name_b.decode("utf-8", "surrogateescape")
         if path and name != path and not name.startswith(path + "/"):
             continue
         if kind == b"blob" and mode in (b"100644", b"100755"):
-            entries.append((name, int(size)))
+            entries.append((name, int(size_b)))
     if not entries:
         where = f"{path!r}" if path else "the repository"
         raise GitSourceError(spec, f"{spec}: {where} does not exist at {ref} (or holds no files)")

@@ -89,9 +89,9 @@ def to_markdown(
             _row(["", "Code", "Where", "Group", "Step", "Message"]),
             "| --- | --- | --- | --- | --- | --- |",
         ]
-        for g, f in ordered[:max_findings]:
+        for owner, f in ordered[:max_findings]:
             icon = "❌" if f.severity is Severity.ERROR or strict else "⚠️"
-            group_name = f.group or (g.name if g is not None else None)
+            group_name = f.group or (owner.name if owner is not None else None)
             lines.append(
                 _row(
                     [
