@@ -275,6 +275,24 @@ class TestRunParamsOf:
         assert use.missing({}) == {}
 
 
+class TestRunParamsLine:
+    def test_names_required_then_template_optional_params(self) -> None:
+        """The text line lists required params, then optional ones a template reads; pipeline defaults stay in the JSON only."""
+        from spine.render.text import run_params_line
+
+        reg = registry(("demo.fetch", [ParamDef("day", str), ParamDef("venue", str, required=True), ParamDef("retries", int, default=3)]), ("demo.load", []))
+        g = group(DAILY.replace("params: {day", "params: {note: \"{{ params.note | default('') }}\", day"))
+        use = run_params_of(g, reg)
+        assert run_params_line(use) == "run params: trade_date, venue (optional: note)"
+        assert "retries" in {p.name for p in use.params}
+
+    def test_nothing_to_say_is_no_line(self) -> None:
+        """A group that reads no run param gets no line."""
+        from spine.render.text import run_params_line
+
+        assert run_params_line(run_params_of(group(BROKEN))) is None
+
+
 class TestResolving:
     def test_one_finding_per_missing_run_param_listing_its_steps(self, folder: Path) -> None:
         """Two templated defaults on five steps and no params give two findings, not ten."""

@@ -64,7 +64,8 @@ def to_markdown(
             "| --- | --- | --- | ---: | ---: | ---: | --- |",
         ]
         for g in groups:
-            params = [p for p in g.run_params.params] if g.run_params is not None else []
+            # as `validate` prints them: required ones, and those a template reads with a fallback
+            params = [p for p in g.run_params.params if p.required or "template" in p.via] if g.run_params is not None else []
             lines.append(
                 _row(
                     [

@@ -49,13 +49,18 @@ def finding_line(
 
 
 def run_params_line(use: RunParamUse | None, escape: Callable[[str], str] = terminal) -> str | None:
-    """``run params: tier, week_ending (optional: limit)`` for a group that reads some
-    (``None`` for one that reads none)."""
+    """``run params: tier, week_ending (optional: limit)`` for a group that needs some.
+
+    Required run params first; *optional* lists those a template reads with a fallback
+    (``params.limit | default(10)``). Params a pipeline declares with a default, which a
+    run param could also override, are left out here (they are in the JSON): listing every
+    one of them would bury the ones the group needs. ``None`` when there is nothing to say.
+    """
     if use is None:
         return None
     params = use.params
     required = [escape(p.name) for p in params if p.required]
-    optional = [escape(p.name) for p in params if not p.required]
+    optional = [escape(p.name) for p in params if not p.required and "template" in p.via]
     if not required and not optional and not use.reads_any:
         return None
     text = ", ".join(required) if required else "none required"
@@ -79,7 +84,7 @@ def to_text(report: ValidationReport, *, paint: Paint | None = None, escape: Cal
             steps = f"{g.steps} steps" if g.steps is not None else "not loaded"
             ignored = f", {g.ignored} ignored" if g.ignored else ""
             lines.append(f"  {mark} {label}  ({steps}, {g.errors} errors, {g.warnings} warnings{ignored})")
-            params = run_params_line(g.run_params, escape)
+            params = run_params_line(g.run_params, escape) if g.group is not None and not g.errors else None
             if params:
                 lines.append(f"      {params}")
             lines.extend("      " + finding_line(f, escape=escape, paint=paint) for f in g.findings)
