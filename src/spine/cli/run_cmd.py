@@ -283,8 +283,9 @@ class _Live(_Plain):
             table.add_row(Text("running", style="cyan"), Text(safe(name)), Text(f"{now - since:5.1f} s"))
         if len(self.running) > 15:
             table.add_row("", Text(f"… and {len(self.running) - 15} more"), "")
-        table.add_row(head, "", "")
-        return table
+        from rich.console import Group
+
+        return Group(table, head)
 
 
 def _rich_escape(text: str) -> str:
