@@ -29,13 +29,21 @@ from spine.diff.compare import (
 from spine.render.diff_render import (
     diff_dot,
     diff_mermaid,
+    html_sources,
     render_html,
     render_json,
     render_markdown,
     render_text,
 )
 from spine.render.mermaid import SPLIT
+from spine.render.svg import draw_svg
 from spine.testing import groups
+
+
+def drawn_html(r: DiffReport, dot: str) -> str:
+    """The HTML page of ``r`` with each changed group's merged graph drawn by the Graphviz program ``dot``."""
+    return render_html(r, pictures=[draw_svg(source, dot) for source in html_sources(r)])
+
 
 HOSTILE = ["<script>alert(1)</script>", 'say "hi"', "a|b", "x --> y", "`tick` *b* [l](u)", "&amp; 'q'"]
 
@@ -225,7 +233,7 @@ class TestSteps:
             KeyChange("timeout_seconds", Change.ADDED, None, 30),
         )
         assert sc.to_dict()["run_keys"][0] == {"key": "retries", "change": "added", "new": 2}
-        for text in (render_text(r), render_markdown(r), render_html(r, svg=False)):
+        for text in (render_text(r), render_markdown(r), render_html(r)):
             assert "timeout" in text and "retries" in text
 
     def test_renamed_step_with_a_new_description_is_also_changed(self) -> None:
@@ -458,11 +466,11 @@ class TestDotAndHtml:
             assert b"<script" not in proc.stdout
 
     @pytest.mark.needs_dot
-    def test_backslashes_and_entities_stay_literal_in_svg(self) -> None:
+    def test_backslashes_and_entities_stay_literal_in_svg(self, dot_exe: str) -> None:
         """Names with backslash escapes and entities reach the SVG as written, not expanded."""
         old = PipelineGroup(name="g").add("a", "p.a")
         new = old.add("x\\N &amp; \\G", "p.b", depends_on=["a"])
-        page = render_html(report(old, new))
+        page = drawn_html(report(old, new), dot_exe)
         svg = page[page.index("<svg") : page.index("</svg>")]
         assert "x\\N &amp;amp; \\G" in re.findall(r"<text[^>]*>([^<]*)</text>", svg)
         assert 'xlink:title="x\\N &amp;amp; \\G"' in svg
@@ -477,22 +485,34 @@ class TestDotAndHtml:
         assert "<s>" in dot  # renamed: the old name struck through
 
     @pytest.mark.needs_dot
-    def test_html_is_self_contained_and_escaped(self) -> None:
+    def test_html_is_self_contained_and_escaped(self, dot_exe: str) -> None:
         """The HTML page inlines an SVG, requests nothing, and has no script from any name."""
         old, new = hostile_pair()
-        page = render_html(report(old, new))
+        page = drawn_html(report(old, new), dot_exe)
         assert re.search(r'<div class="svg-wrap"><svg[ >]', page)
         assert "<script" not in page.lower() and "<img" not in page
         assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:|//)""", page)
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
-    def test_html_falls_back_to_mermaid_without_dot(self, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    def test_html_falls_back_to_mermaid_without_dot(self, tmp_path) -> None:
         """Without Graphviz the page says why and shows the Mermaid source, escaped."""
-        monkeypatch.setenv("SPINE_DOT", str(tmp_path / "no-dot-here"))
+        old, new = hostile_pair()
+        page = drawn_html(report(old, new), dot=str(tmp_path / "no-dot-here"))
+        assert "<svg" not in page and "cannot run Graphviz `dot`" in page and "no-dot-here" in page
+        assert "flowchart TB" in page and "<script" not in page.lower()
+
+    def test_html_without_pictures_says_they_were_not_drawn(self) -> None:
+        """``render_html`` without pictures runs nothing: each group says its picture was not drawn and shows Mermaid."""
         old, new = hostile_pair()
         page = render_html(report(old, new))
-        assert "<svg" not in page and "Graphviz `dot` is not on PATH" in page
-        assert "flowchart TB" in page and "<script" not in page.lower()
+        assert "<svg" not in page and "The picture was not drawn." in page
+        assert "flowchart TB" in page
+
+    def test_html_refuses_pictures_that_do_not_pair_with_groups(self) -> None:
+        """Giving a number of pictures other than the number of changed groups is a ValueError."""
+        old, new = hostile_pair()
+        with pytest.raises(ValueError, match="1 changed groups"):
+            render_html(report(old, new), pictures=[])
 
     def test_html_for_no_change(self) -> None:
         """An unchanged report renders a 'no change' page listing the group."""

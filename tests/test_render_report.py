@@ -17,7 +17,8 @@ import pytest
 
 from spine.orchestration import PipelineGroup, PipelineStep, PlanResolver, analyze, load_groups, scan, validate_group
 from spine.render import build_graph_view, to_mermaid
-from spine.render.report import build_report, render_report, write_report, write_site
+from spine.render.report import ReportData, build_report, render_report, write_report, write_site
+from spine.render.svg import draw_svg
 
 REPO = Path(__file__).resolve().parents[1]
 GROUPS = REPO / "examples" / "groups"
@@ -106,14 +107,16 @@ def section(page: str, sid: str) -> str:
 
 
 def text(fragment: str) -> str:
-    """Visible text of an HTML fragment, tags dropped and entities decoded, spaces collapsed."""
+    """Visible text of an HTML fragment, tags dropped (``<wbr>`` adds no space) and entities decoded, spaces collapsed."""
+    fragment = re.sub(r"<wbr>|</?span( class=\"brk\")?>", "", fragment)
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", fragment))).strip()
 
 
 def element_text(page: str, eid: str, tag: str = r"\w+") -> str:
+    """The text of the element with id ``eid``, without the ``<wbr>`` break points spine adds to names."""
     m = re.search(rf'<({tag})\b[^>]*\bid="{eid}"[^>]*>(.*?)</\1>', page, re.S)
     assert m, f"no element #{eid}"
-    return html.unescape(m.group(2))
+    return html.unescape(re.sub(r"<wbr>|</?span( class=\"brk\")?>", "", m.group(2)))
 
 
 def assert_self_contained(page: str) -> None:
@@ -132,6 +135,16 @@ def assert_self_contained(page: str) -> None:
         assert "@import" not in css and not re.search(r"url\(\s*['\"]?\s*(https?:)?//", css)
 
 
+def has_picture(page: str) -> bool:
+    """Whether the page's graph section holds an inline SVG picture."""
+    return re.search(r'<div class="svg-wrap" id="svg"[^>]*><svg', page) is not None
+
+
+def drawn(data: ReportData) -> ReportData:
+    """``data`` with its picture drawn by the real Graphviz."""
+    return data.with_picture(draw_svg(data.graph.dot))
+
+
 def spine_data(page: str) -> dict:
     """The JSON blob the page's script reads."""
     m = re.search(r'<script type="application/json" id="spine-data">(.*?)</script>', page, re.S)
@@ -144,7 +157,7 @@ def finra_page() -> str:
     """The report of the FINRA example resolved with run params (Graphviz picture included)."""
     group = load_groups(FINRA)[0]
     plan = PlanResolver().resolve(group, FINRA_PARAMS)
-    return render_report(build_report(group, plan=plan, run_params=FINRA_PARAMS))
+    return render_report(drawn(build_report(group, plan=plan, run_params=FINRA_PARAMS)))
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +167,7 @@ def hostile_page(tmp_path_factory: pytest.TempPathFactory) -> str:
     path.write_text(HOSTILE_YAML, encoding="utf-8")
     (lg,) = scan([path])
     assert lg.group is not None, lg.findings
-    return render_report(build_report(lg.group, findings=validate_group(lg.group)))
+    return render_report(drawn(build_report(lg.group, findings=validate_group(lg.group))))
 
 
 class TestSelfContained:
@@ -171,7 +184,7 @@ class TestSelfContained:
 
     def test_site_pages_are_self_contained(self, tmp_path: Path) -> None:
         """``write_site`` writes an index and pages that all reference nothing outside themselves."""
-        reports = [build_report(g, svg=False) for path in sorted(GROUPS.rglob("*.yaml")) for g in load_groups(path)]
+        reports = [build_report(g) for path in sorted(GROUPS.rglob("*.yaml")) for g in load_groups(path)]
         index = write_site(tmp_path / "site", reports)
         pages = sorted((tmp_path / "site").glob("*.html"))
         assert index in pages and len(pages) == len(reports) + 1
@@ -203,7 +216,7 @@ class TestContent:
             steps=(PipelineStep("a", "p.a", params={"force": True, "n": "{{ params.n * 2 }}"}),),
         )
         params = {"tier": "T1", "n": 21}
-        page = render_report(build_report(group, plan=PlanResolver().resolve(group, params), run_params=params, svg=False))
+        page = render_report(build_report(group, plan=PlanResolver().resolve(group, params), run_params=params))
         rows = [text(r) for r in re.findall(r"<table class=\"params\">.*?</table>", page, re.S)[0].split("</tr>")[:-1]]
         assert sorted(rows) == sorted([
             'label "T1-x" default {{ params.tier }}-x',
@@ -233,7 +246,7 @@ class TestContent:
         findings = list(lg.findings) + validate_group(lg.group)
         findings.sort(key=lambda f: (f.line, f.column))
         assert {f.code for f in findings} >= {"missing-dependency", "cycle"}
-        page = render_report(build_report(lg.group, findings=findings, svg=False))
+        page = render_report(build_report(lg.group, findings=findings))
         rows = [text(r) for r in re.findall(r'<tr class="finding[^"]*">(.*?)</tr>', page, re.S)]
         assert len(rows) == len(findings)
         for f, row in zip(findings, rows, strict=True):
@@ -246,27 +259,27 @@ class TestContent:
         path = tmp_path / "broken.yaml"
         path.write_text(INVALID_YAML)
         (lg,) = scan([path])
-        data = build_report(lg.group, findings=validate_group(lg.group), svg=False)
+        data = build_report(lg.group, findings=validate_group(lg.group))
         page = render_report(data)
         assert not data.valid and data.errors >= 2
         assert element_text(page, "verdict") == "invalid"
         assert f"<b>{data.errors}</b> errors" in page
 
-    def test_no_svg_shows_note_and_mermaid_source(self) -> None:
-        """With ``svg=False`` the page has no picture, says why, and shows the Mermaid source."""
+    def test_undrawn_report_shows_note_and_mermaid_source(self) -> None:
+        """A report whose picture was not drawn has no SVG, says so, and shows the Mermaid source."""
         group = load_groups(FINRA)[0]
-        page = render_report(build_report(group, svg=False))
+        page = render_report(build_report(group))
         assert "<svg" not in page
-        assert "--no-svg" in element_text(page, "no-svg")
+        assert "not drawn" in element_text(page, "no-svg")
         assert element_text(page, "mermaid-src") == to_mermaid(build_graph_view(group))
 
     @pytest.mark.needs_dot
     def test_large_graph_says_layout_was_reduced(self) -> None:
         """A 1,000-step report says the layout effort was reduced, and still has its picture."""
         steps = tuple(PipelineStep(f"s{i}", "p", depends_on=(f"s{(i - 1) // 2}",) if i else ()) for i in range(1000))
-        page = render_report(build_report(PipelineGroup(name="big", steps=steps)))
+        page = render_report(drawn(build_report(PipelineGroup(name="big", steps=steps))))
         assert "Layout effort was reduced" in element_text(page, "layout-note")
-        assert '<div class="svg-wrap" id="svg"><svg' in page
+        assert has_picture(page)
 
 
 class TestEscaping:
@@ -302,7 +315,7 @@ class TestEscaping:
     @pytest.mark.needs_dot
     def test_hostile_report_still_has_its_picture(self, hostile_page: str) -> None:
         """Hostile names do not cost the picture: Graphviz draws it and each name is in the SVG as text."""
-        assert '<div class="svg-wrap" id="svg"><svg' in hostile_page, element_text(hostile_page, "no-svg")
+        assert has_picture(hostile_page), element_text(hostile_page, "no-svg")
         svg = section(hostile_page, "graph")
         for name in (XSS_SCRIPT, XSS_IMG):
             assert html.escape(name, quote=False) in svg
@@ -312,15 +325,15 @@ class TestEscaping:
     def test_step_named_like_a_url_scheme_keeps_the_picture(self) -> None:
         """A step named ``javascript:alert(1)`` is text, not markup: the report keeps its picture."""
         group = PipelineGroup(name="g", steps=(PipelineStep("javascript:alert(1)", "p.a"),))
-        page = render_report(build_report(group))
-        assert '<div class="svg-wrap" id="svg"><svg' in page
+        page = render_report(drawn(build_report(group)))
+        assert has_picture(page)
         assert "javascript:alert(1)" in section(page, "graph")
 
     def test_missing_picture_always_says_why(self) -> None:
         """Whenever the page has no picture, its note says why (never an empty or ``None`` note)."""
         for name in ("javascript:alert(1)", "<script>alert(1)</script>", "<foreignObject>"):
-            page = render_report(build_report(PipelineGroup(name="g", steps=(PipelineStep(name, "p.a"),))))
-            if '<div class="svg-wrap" id="svg">' not in page:
+            page = render_report(drawn(build_report(PipelineGroup(name="g", steps=(PipelineStep(name, "p.a"),)))))
+            if not has_picture(page):
                 assert element_text(page, "no-svg").strip() not in ("", "None"), name
 
 
@@ -328,7 +341,7 @@ class TestEscaping:
 class TestSite:
     def test_group_named_index_does_not_replace_the_index(self, tmp_path: Path) -> None:
         """A group called ``index`` gets its own page; ``index.html`` stays the site's index."""
-        reports = [build_report(PipelineGroup(name=n, steps=(PipelineStep("a", "p"),)), svg=False) for n in ("index", "other")]
+        reports = [build_report(PipelineGroup(name=n, steps=(PipelineStep("a", "p"),))) for n in ("index", "other")]
         index = write_site(tmp_path, reports)
         page = index.read_text(encoding="utf-8")
         assert element_text(page, "verdict") == "all valid"
@@ -338,14 +351,14 @@ class TestSite:
 
     def test_same_group_name_twice_gets_two_pages(self, tmp_path: Path) -> None:
         """Two groups with one name (from two files) get two pages, both linked from the index."""
-        reports = [build_report(PipelineGroup(name="dup", steps=(PipelineStep(s, "p"),)), svg=False) for s in ("a", "b")]
+        reports = [build_report(PipelineGroup(name="dup", steps=(PipelineStep(s, "p"),))) for s in ("a", "b")]
         page = write_site(tmp_path, reports).read_text(encoding="utf-8")
         assert re.findall(r'<a href="([^"]+)">', page) == ["dup.html", "dup-2.html"]
         assert 'id="row-n0"' in (tmp_path / "dup-2.html").read_text(encoding="utf-8")
 
     def test_page_links_back_to_the_index(self, tmp_path: Path) -> None:
         """Each page of a site links back to ``index.html``; a single report has no such link."""
-        data = build_report(PipelineGroup(name="g", steps=(PipelineStep("a", "p"),)), svg=False)
+        data = build_report(PipelineGroup(name="g", steps=(PipelineStep("a", "p"),)))
         write_site(tmp_path, [data])
         assert '<nav><a href="index.html">' in (tmp_path / "g.html").read_text(encoding="utf-8")
         assert "<nav>" not in render_report(data)
@@ -362,15 +375,16 @@ class TestCli:
         assert len(rows) == len(groups) == 5
         by_name = {}
         for verdict, row in rows:
-            cells = [text(c) for c in re.findall(r"<td>(.*?)</td>", row, re.S)]
             href = re.search(r'<a href="([^"]+)">', row).group(1)
             assert (in_tmp / "site" / href).is_file()
-            by_name[cells[1]] = (verdict, cells)
+            name = text(re.search(r'<a href="[^"]+">(.*?)</a>', row, re.S).group(1))
+            counts = {key: text(value) for key, value in re.findall(r'<td class="num (\w+)">(.*?)</td>', row, re.S)}
+            by_name[name] = (verdict, text(row), counts)
         for g in groups:
-            verdict, cells = by_name[g.name]
+            verdict, row, counts = by_name[g.name]
             gens = len(analyze(g).generations)
-            assert verdict == "ok" and cells[0] == "valid"
-            assert cells[2:8] == [str(g.version), g.domain or "", str(len(g.steps)), str(gens), "0", "0"]
+            assert verdict == "ok" and row.startswith(f"valid {g.name} v{g.version} {g.domain or ''}")
+            assert counts == {"steps": str(len(g.steps)), "generations": str(gens), "errors": "0", "warnings": "0"}
 
     def test_single_group_to_one_file(self, in_tmp: Path, invoke) -> None:
         """One group with ``-o x.html`` writes that one file and no index."""
@@ -399,7 +413,7 @@ class TestCli:
         assert verdicts == {"broken.group": "bad", "finra.weekly_refresh": "ok"}
         assert element_text(index, "verdict") == "invalid groups"
         page = (in_tmp / "site" / "broken.group.html").read_text(encoding="utf-8")
-        assert "missing-dependency" in section(page, "findings")
+        assert "missing-dependency" in text(section(page, "findings"))
 
     def test_run_params_from_the_command_line(self, in_tmp: Path, invoke) -> None:
         """``--param`` values are the run params shown in the report."""
@@ -424,7 +438,7 @@ class TestCli:
         assert code == 0, err
         page = (in_tmp / "r.html").read_text(encoding="utf-8")
         note = element_text(page, "no-svg")
-        assert "apt-get install graphviz" in note and "not on PATH" in note
+        assert "apt-get install graphviz" in note and "/nonexistent/dot" in note and "SPINE_DOT" in note
         assert "<svg" not in page
         assert element_text(page, "mermaid-src").startswith("flowchart")
 
@@ -439,6 +453,6 @@ class TestCli:
 
 def test_write_report_writes_render_report(tmp_path: Path) -> None:
     """``write_report`` writes exactly what ``render_report`` returns, creating folders."""
-    data = build_report(load_groups(FINRA)[0], svg=False)
+    data = build_report(load_groups(FINRA)[0])
     path = write_report(tmp_path / "a" / "b.html", data)
     assert path.read_text(encoding="utf-8") == render_report(data)

@@ -20,7 +20,7 @@ from typing import Any
 from spine.core.errors import SpineError
 from spine.core.limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_NODES, Limits
 
-KEYS = ("pipelines", "groups", "database", "max_file_size", "max_depth", "max_nodes", "lint")
+KEYS = ("pipelines", "groups", "database", "max_file_size", "max_depth", "max_nodes", "lint", "dot")
 #: Keys of the ``[tool.spine.lint]`` table (``lint.ignore = [...]`` in ``[tool.spine]``).
 LINT_KEYS = ("ignore",)
 
@@ -45,6 +45,9 @@ class Settings:
     lint_ignore: tuple[str, ...] = ()
     #: Where ``lint_ignore`` came from, for messages about it.
     lint_ignore_source: str | None = None
+    #: Graphviz's ``dot`` for SVG: a program name looked up on ``PATH``, or a path
+    #: (``[tool.spine] dot``, relative to the configuration's folder, or ``SPINE_DOT``).
+    dot: str = "dot"
     #: The folder the configuration was found in (``None``: no configuration).
     root: Path | None = None
     #: The file the configuration came from.
@@ -105,6 +108,8 @@ def load_settings(
             raise ConfigError(f"{path}: unknown key(s) in [tool.spine]: {', '.join(unknown)} (known: {', '.join(KEYS)})")
         settings = _apply(settings, table, str(path))
         settings = replace(settings, root=path.parent, source=path)
+        if "dot" in table and _is_path(settings.dot) and not Path(settings.dot).is_absolute():
+            settings = replace(settings, dot=str(path.parent / settings.dot))
     from_env: dict[str, Any] = {}
     for key in KEYS:
         if key == "lint":
@@ -148,7 +153,15 @@ def _apply(settings: Settings, table: dict[str, Any], where: str) -> Settings:
                 raise ConfigError(f"{where}: lint.ignore must be a list of finding codes (strings)")
             changes["lint_ignore"] = tuple(ignore)
             changes["lint_ignore_source"] = f"{where}: lint.ignore"
+        elif key == "dot":
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{where}: dot must name Graphviz's dot program (a name on PATH or a path), got {value!r}")
+            changes[key] = value
     return replace(settings, **changes)
+
+
+def _is_path(program: str) -> bool:
+    return os.sep in program or (os.altsep is not None and os.altsep in program)
 
 
 def import_pipeline_modules(settings: Settings) -> list[str]:

@@ -115,9 +115,11 @@ def check_paths(
     settings: CheckSettings | None = None,
     *,
     stdin: Callable[[], Sequence[LoadedGroup]] | None = None,
+    on_read: Callable[[Sequence[PipelineGroup]], None] | None = None,
 ) -> ValidationReport:
     """Read (:func:`read_paths`) and check every group under ``paths``, then
-    ``settings.extra_groups``.
+    ``settings.extra_groups``. ``on_read`` is called with the groups (those read, then the
+    extra ones) before anything is checked: the report starts Graphviz there.
 
     Raises :class:`PathNotFoundError` for a path that does not exist and
     :class:`NoGroupFilesError` when the paths hold no group file (or, with no paths, no
@@ -126,7 +128,10 @@ def check_paths(
     settings = settings or CheckSettings()
     if not paths and not settings.extra_groups:
         raise NoGroupFilesError([], "nothing to check: no paths, and no groups registered in Python")
-    return check_documents(read_paths(paths, settings.limits, stdin=stdin), settings)
+    loaded = read_paths(paths, settings.limits, stdin=stdin)
+    if on_read is not None:
+        on_read([lg.group for lg in loaded if lg.group is not None] + list(settings.extra_groups))
+    return check_documents(loaded, settings)
 
 
 def check_groups(groups: Iterable[PipelineGroup], settings: CheckSettings | None = None) -> ValidationReport:

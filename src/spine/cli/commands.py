@@ -8,7 +8,7 @@ choosing the settings from the options, printing, and the exit code.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 import click
@@ -54,10 +54,19 @@ def run_params(items: Sequence[str]) -> dict[str, Any]:
         raise click.UsageError(str(exc)) from exc
 
 
-def check(ws: Workspace, paths: Sequence[str], *, verb: str, ignore: Sequence[str] = (), **changes: Any) -> ValidationReport:
+def check(
+    ws: Workspace,
+    paths: Sequence[str],
+    *,
+    verb: str,
+    ignore: Sequence[str] = (),
+    on_read: Callable[[Sequence[Any]], None] | None = None,
+    **changes: Any,
+) -> ValidationReport:
     """Check ``paths`` — or, with none, the configured group paths and the groups
     registered in Python — with the workspace's pipelines, limits and ignored codes.
-    ``-`` among the paths is the YAML on stdin (once)."""
+    ``-`` among the paths is the YAML on stdin (once). ``on_read`` gets the groups once
+    they are read, before they are checked."""
     from spine.check import check_paths
     from spine.cli.workspace import STDIN
 
@@ -71,7 +80,7 @@ def check(ws: Workspace, paths: Sequence[str], *, verb: str, ignore: Sequence[st
         if not paths and not extra:
             raise UsageProblem(f"give files or folders to {verb}, or configure [tool.spine] groups")
     settings = ws.check_settings(ignore=ignore, extra_groups=extra, **changes)
-    return check_paths(paths, settings, stdin=ws.read_stdin)
+    return check_paths(paths, settings, stdin=ws.read_stdin, on_read=on_read)
 
 
 # -- validate -----------------------------------------------------------------------------
@@ -263,7 +272,7 @@ def list_pipelines(ws: Workspace, as_json: bool) -> int:
 
 
 def graph(ws: Workspace, target: str, fmt: str, direction: str, group_name: str | None, output: str | None, color: bool) -> int:
-    from spine.render import build_graph_view, dot_to_svg, to_dot, to_mermaid
+    from spine.render import build_graph_view, draw_svg, to_dot, to_mermaid
 
     group, loaded = ws.resolve_target(target, group_name, allow_invalid=True)
     if group is None:
@@ -275,7 +284,7 @@ def graph(ws: Workspace, target: str, fmt: str, direction: str, group_name: str 
     else:
         text = to_dot(view, direction=direction)
         if fmt == "svg":
-            text = dot_to_svg(text)
+            text = draw_svg(text, ws.settings.dot).require()
     if output:
         from spine.cli.output import write_output
 
@@ -288,35 +297,53 @@ def graph(ws: Workspace, target: str, fmt: str, direction: str, group_name: str 
 
 
 def report(ws: Workspace, paths: Sequence[str], output: str, param_items: Sequence[str], direction: str, svg: bool, strict: bool, ignore: Sequence[str] = ()) -> int:
-    from spine.render.report import build_report, write_report, write_site
+    from contextlib import ExitStack
+
+    from spine.render.report import GraphSource, build_report, graph_source, write_report, write_site
+    from spine.render.svg import Drawing, Graphviz, Picture
 
     params = run_params(param_items)
-    checked = check(ws, paths, verb="report", ignore=ignore, strict=strict, run_params=params)
-    registry = ws.registry_or_none
-    reports = []
-    unreadable = 0
-    for g in checked.groups:
-        if g.group is None:
-            echo_findings(g.findings, False)
-            unreadable += 1
-            continue
-        reports.append(
-            build_report(g.group, findings=g.findings, plan=g.plan, run_params=g.params, registry=registry, svg=svg, direction=direction)
-        )
-    echo_findings(checked.findings, False)
-    if not reports:
-        click.echo("no group could be read; nothing to report", err=True)
-        return EXIT_INVALID
-    from spine.cli.output import is_html_file, output_errors
+    not_drawn = Picture.not_drawn("the picture was not drawn (--no-svg)")
+    with ExitStack() as stack:
+        graphviz = stack.enter_context(Graphviz(ws.settings.dot)) if svg else None
+        started: dict[int, tuple[Any, GraphSource, Drawing | Picture]] = {}
 
-    if is_html_file(output):
-        if len(reports) != 1:
-            raise UsageProblem(f"{len(reports)} groups found: give -o a folder (a site with an index), not {output}")
-        with output_errors(output):
-            path = write_report(output, reports[0])
-    else:
-        with output_errors(output):
-            path = write_site(output, reports)
+        def draw_first(groups: Sequence[Any]) -> None:
+            # Graphviz first: as soon as the files are read, each group's DOT is built and
+            # handed to `dot`, so the layouts run while the groups are checked, planned and
+            # their pages rendered.
+            sources = [graph_source(g, direction=direction) for g in groups]
+            drawings = graphviz.draw_all([s.dot for s in sources]) if graphviz else [not_drawn] * len(sources)
+            for g, source, drawing in zip(groups, sources, drawings, strict=True):
+                started[id(g)] = (g, source, drawing)
+
+        checked = check(ws, paths, verb="report", ignore=ignore, strict=strict, run_params=params, on_read=draw_first)
+        registry = ws.registry_or_none
+        reports = []
+        pictures: list[Drawing | Picture] = []
+        unreadable = 0
+        for g in checked.groups:
+            if g.group is None:
+                echo_findings(g.findings, False)
+                unreadable += 1
+                continue
+            _, source, drawing = started[id(g.group)]
+            reports.append(build_report(g.group, findings=g.findings, plan=g.plan, run_params=g.params, registry=registry, source=source))
+            pictures.append(drawing)
+        echo_findings(checked.findings, False)
+        if not reports:
+            click.echo("no group could be read; nothing to report", err=True)
+            return EXIT_INVALID
+        from spine.cli.output import is_html_file, output_errors
+
+        if is_html_file(output):
+            if len(reports) != 1:
+                raise UsageProblem(f"{len(reports)} groups found: give -o a folder (a site with an index), not {output}")
+            with output_errors(output):
+                path = write_report(output, reports[0], pictures[0])
+        else:
+            with output_errors(output):
+                path = write_site(output, reports, pictures)
     bad = sum(not g.valid for g in checked.groups if g.group is not None)
     extra = f"; {unreadable} document(s) could not be read (see above)" if unreadable else ""
     click.echo(f"wrote {safe(str(path))} ({len(reports)} group report(s), {bad} invalid{extra})", err=True)

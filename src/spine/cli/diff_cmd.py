@@ -94,7 +94,11 @@ def diff_cmd(ctx: click.Context, old: str, new: str, fmt: str, output: str | Non
     elif fmt == "markdown":
         text = diff_render.render_markdown(report, direction=direction)
     elif fmt == "html":
-        text = diff_render.render_html(report, direction=direction)
+        from spine.render.svg import Graphviz
+
+        with Graphviz(obj.workspace().settings.dot if hasattr(obj, "workspace") else "dot") as graphviz:
+            drawings = graphviz.draw_all(diff_render.html_sources(report, direction=direction))
+            text = diff_render.render_html(report, direction=direction, pictures=[d.result() for d in drawings])
     else:
         text = diff_render.render_text(
             report,

@@ -21,14 +21,14 @@ dependencies on steps that exist on neither side grey and dashed.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from spine.core.escape import dot_html, markdown_text
 from spine.core.jsonable import jsonable
 from spine.diff.compare import Change, DiffNode, DiffReport, GroupDiff, KeyChange
 from spine.render.mermaid import escape_label
+from spine.render.svg import Picture
 from spine.render.view import display
 
 ADDED_COLOUR = "#1a7f37"
@@ -336,48 +336,39 @@ def diff_dot(d: GroupDiff, *, direction: str = "TB") -> str:
     return g.source
 
 
-@dataclass(frozen=True, slots=True)
-class DiffPicture:
-    """One group's merged graph: inline SVG when Graphviz ran, else why not; and the sources."""
-
-    svg: str | None
-    mermaid: str
-    dot: str
-    note: str | None = None
+def html_sources(report: DiffReport, *, direction: str = "TB") -> list[str]:
+    """The DOT text of each changed group's merged graph: what :func:`render_html` shows, to draw first."""
+    return [diff_dot(d, direction=direction) for d in report.groups if d.changed]
 
 
-def draw(d: GroupDiff, *, direction: str = "TB", svg: bool = True) -> DiffPicture:
-    """The merged graph of ``d`` as SVG (through Graphviz ``dot``), Mermaid and DOT."""
-    from spine.core.errors import SpineError
-    from spine.render.report import clean_svg
-    from spine.render.svg import dot_to_svg
+def render_html(report: DiffReport, *, direction: str = "TB", pictures: Sequence[Picture] | None = None) -> str:
+    """One self-contained HTML page: summary, tables and each changed group's merged graph.
 
-    dot = diff_dot(d, direction=direction)
-    mermaid = diff_mermaid(d, direction=direction)
-    if not svg:
-        return DiffPicture(None, mermaid, dot, "the picture was not drawn; the Mermaid source is below")
-    try:
-        text = dot_to_svg(dot)
-    except SpineError as exc:
-        return DiffPicture(None, mermaid, dot, f"no picture: {exc}. The Mermaid source is below.")
-    body, why = clean_svg(text)
-    if body is None:
-        return DiffPicture(None, mermaid, dot, f"no picture: {why}. The Mermaid source is below.")
-    return DiffPicture(body, mermaid, dot)
-
-
-def render_html(report: DiffReport, *, direction: str = "TB", svg: bool = True) -> str:
-    """One self-contained HTML page: summary, tables and each changed group's merged graph."""
+    ``pictures`` are Graphviz's drawings of :func:`html_sources`, in that order (drawn at
+    the edge, e.g. with :class:`~spine.render.svg.Graphviz`); without them each group shows
+    its Mermaid source and says the picture was not drawn.
+    """
     from markupsafe import Markup
 
     from spine import __version__
-    from spine.render.report import asset, environment
+    from spine.render.htmlkit import asset, environment, inline_picture, picture_note
 
+    changed = [d for d in report.groups if d.changed]
+    if pictures is not None and len(pictures) != len(changed):
+        raise ValueError(f"{len(pictures)} pictures for {len(changed)} changed groups")
     groups = []
-    for d in report.groups:
-        if d.changed:
-            pic = draw(d, direction=direction, svg=svg)
-            groups.append({"diff": d, "picture": pic, "svg": Markup(pic.svg) if pic.svg else None, "summary": summary_text(d)})
+    for i, d in enumerate(changed):
+        pic = inline_picture(pictures[i]) if pictures is not None else Picture.not_drawn()
+        groups.append(
+            {
+                "diff": d,
+                "svg": Markup(pic.svg) if pic.svg is not None else None,
+                "note": None if pic.drawn else picture_note(pic),
+                "mermaid": diff_mermaid(d, direction=direction),
+                "marks": _diff_marks(d),
+                "summary": summary_text(d),
+            }
+        )
     return environment().get_template("diff.html.j2").render(
         report=report,
         groups=groups,
@@ -391,16 +382,24 @@ def render_html(report: DiffReport, *, direction: str = "TB", svg: bool = True) 
     )
 
 
+def _diff_marks(d: GroupDiff) -> list[str]:
+    """The legend entries the merged graph uses: kinds of change present, and missing steps."""
+    present = {n.change for n in d.graph.nodes if not n.ghost} | {x.change for x in d.graph.edges}
+    marks = [c.value for c in (Change.ADDED, Change.REMOVED, Change.RENAMED, Change.CHANGED) if c in present]
+    if any(n.ghost for n in d.graph.nodes):
+        marks.append("ghost")
+    return marks
+
+
 __all__ = [
     "ADDED_COLOUR",
     "CHANGED_COLOUR",
     "GHOST_COLOUR",
     "REMOVED_COLOUR",
     "RENAMED_COLOUR",
-    "DiffPicture",
     "diff_dot",
     "diff_mermaid",
-    "draw",
+    "html_sources",
     "key_change_text",
     "pipeline_of",
     "render_html",

@@ -4,7 +4,19 @@ A report is one self-contained HTML file — inline CSS, JS and SVG, no network 
 that opens from a CI artifact or ``file://``. It shows the header, a summary, the graph,
 the generations, a step table with merged params and where each value came from, the
 policy, the run params and every finding. Several groups make a small site: an
-``index.html`` with each group's verdict and one page per group.
+``index.html`` with each group's verdict, counts and first error, and one page per group.
+
+Nothing here runs Graphviz. The order of work that lets ``dot`` lay the graph out while
+the rest of the page is built:
+
+1. :func:`graph_source` — the graph's analysis, view and DOT text (the first thing built);
+2. hand ``source.dot`` to :class:`~spine.render.svg.Graphviz` (the one edge that runs ``dot``);
+3. :func:`build_report` — everything else, as data (``source=`` reuses step 1's work);
+4. :func:`report_shell` — the page rendered but for its picture;
+5. when the drawing is done, :meth:`PageShell.fill` puts the picture in.
+
+:func:`write_report` and :func:`write_site` do 4 and 5 for drawings still running.
+``render_report(data.with_picture(p))`` is the same page in one call.
 
 Templates are package data, rendered by one sandboxed Jinja2 environment with autoescape
 on; the data the page's script uses travels as one JSON blob escaped with ``tojson``.
@@ -12,18 +24,22 @@ on; the data the page's script uses travels as one JSON blob escaped with ``tojs
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from spine.core.findings import Finding, Severity
 from spine.orchestration.models import PipelineGroup
-from spine.render.view import NodeKind, build_graph_view
+from spine.render.htmlkit import asset, environment, inline_picture, picture_note
+from spine.render.svg import Drawing, Picture
+from spine.render.view import GraphView, NodeKind, build_graph_view
 
 _SLUG = re.compile(r"[^A-Za-z0-9_.-]+")
+#: Where a page shell's picture goes; autoescaped text can never produce a ``<!--``.
+_SLOT = "<!--spine:picture-->"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,15 +65,42 @@ class StepRow:
     findings: int = 0
 
 
+class Mark(enum.Enum):
+    """A way the picture marks a step; the legend lists only the marks a graph has."""
+
+    #: Blue: the longest chain of dependent steps.
+    CRITICAL = "critical"
+    #: Red: steps and dependencies caught in a cycle (and self-dependencies).
+    CYCLE = "cycle"
+    #: Dashed grey: a dependency on a step that does not exist.
+    MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class GraphSource:
+    """What the picture is drawn from, built before anything else so Graphviz can start.
+
+    ``analysis`` and ``view`` are reused by :func:`build_report` (pass ``source=``).
+    """
+
+    group: str
+    analysis: Any  # spine.orchestration.graph.GraphAnalysis
+    view: GraphView
+    dot: str
+    direction: str
+    layout_reduced: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Graphic:
-    """The picture: inline SVG when Graphviz ran, otherwise why not, plus Mermaid text."""
+    """The picture and its sources: the SVG (or why there is none), DOT and Mermaid text."""
 
-    svg: str | None
-    mermaid: str
     dot: str
-    note: str | None = None
+    mermaid: str
+    picture: Picture = field(default_factory=Picture.not_drawn)
     layout_reduced: str | None = None
+    #: The marks the picture uses, for the legend.
+    marks: tuple[Mark, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,10 +130,26 @@ class ReportData:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     spine_version: str = ""
     slug: str = ""
+    #: Steps caught in a dependency cycle (they have no generation).
+    in_cycle: tuple[str, ...] = ()
+    #: Steps outside any cycle that depend on one (no generation either).
+    behind_cycle: tuple[str, ...] = ()
 
     @property
     def widest_generation(self) -> int:
         return max((len(g) for g in self.generations), default=0)
+
+    @property
+    def first_problem(self) -> Finding | None:
+        """The first error in file order, else the first warning, else ``None``."""
+        for f in self.findings:
+            if f.severity is Severity.ERROR:
+                return f
+        return self.findings[0] if self.findings else None
+
+    def with_picture(self, picture: Picture) -> ReportData:
+        """A copy whose graph has ``picture`` (what Graphviz drew, or why it did not)."""
+        return replace(self, graph=replace(self.graph, picture=picture))
 
 
 def slug(name: str, taken: set[str] | None = None) -> str:
@@ -106,6 +165,18 @@ def slug(name: str, taken: set[str] | None = None) -> str:
     return out
 
 
+def graph_source(group: PipelineGroup, *, direction: str = "TB") -> GraphSource:
+    """The group's graph analysis, view and DOT text: what Graphviz needs, and nothing more."""
+    from spine.orchestration.graph import analyze
+    from spine.render.dot import layout_effort, to_dot
+
+    analysis = analyze(group)
+    view = build_graph_view(group, analysis)
+    effort = layout_effort(len(view.nodes), len(view.edges))
+    dot = to_dot(view, direction=direction, effort=effort)
+    return GraphSource(group.name, analysis, view, dot, direction, effort.reason if effort.reduced else None)
+
+
 def build_report(
     group: PipelineGroup,
     *,
@@ -113,18 +184,25 @@ def build_report(
     plan: Any = None,
     run_params: Mapping[str, Any] | None = None,
     registry: Any = None,
-    svg: bool = True,
     direction: str = "TB",
+    source: GraphSource | None = None,
 ) -> ReportData:
-    """Report data for ``group``; ``plan`` is the resolved plan when resolution succeeded."""
+    """Report data for ``group``; ``plan`` is the resolved plan when resolution succeeded.
+
+    Pure: the picture is not drawn (``data.graph.picture`` says so); draw
+    ``data.graph.dot`` at the edge and use :meth:`ReportData.with_picture`, or hand the
+    drawing to :func:`write_report`. ``source`` is :func:`graph_source`'s result when the
+    caller built it first (to start Graphviz early); ``direction`` is then its direction.
+    """
     from spine import __version__
-    from spine.orchestration.graph import analyze
     from spine.orchestration.planner import _merge
-    from spine.render.dot import layout_effort, to_dot
     from spine.render.mermaid import to_mermaid
 
-    analysis = analyze(group)
-    view = build_graph_view(group, analysis)
+    if source is None:
+        source = graph_source(group, direction=direction)
+    elif source.group != group.name:
+        raise ValueError(f"source was built for group {source.group!r}, not {group.name!r}")
+    analysis, view = source.analysis, source.view
     ids = {n.name: n.id for n in view.nodes if n.kind is NodeKind.STEP}
     per_step: dict[str, int] = {}
     for f in findings:
@@ -166,10 +244,12 @@ def build_report(
         )
     rows.sort(key=lambda r: (r.sequence_order is None, r.sequence_order if r.sequence_order is not None else 0))
 
-    effort = layout_effort(len(view.nodes), len(view.edges))
-    dot = to_dot(view, direction=direction, effort=effort)
-    mermaid = to_mermaid(view, direction=direction)
-    graphic = _graphic(dot, mermaid, svg, effort)
+    graphic = Graphic(
+        dot=source.dot,
+        mermaid=to_mermaid(view, direction=source.direction),
+        layout_reduced=source.layout_reduced,
+        marks=_marks(view),
+    )
 
     first = {}
     for step in group.steps:
@@ -187,6 +267,7 @@ def build_report(
     )
     findings = sorted(findings, key=lambda f: (f.line is None, f.line or 0, f.column or 0))
     errors = sum(f.severity is Severity.ERROR for f in findings)
+    unordered = [r for r in rows if r.generation is None]
     return ReportData(
         name=group.name,
         version=group.version,
@@ -209,80 +290,19 @@ def build_report(
         lineage=lineage,
         defaults=dict(group.defaults),
         spine_version=__version__,
+        in_cycle=tuple(r.name for r in unordered if r.in_cycle),
+        behind_cycle=tuple(r.name for r in unordered if not r.in_cycle),
     )
 
 
-def _graphic(dot: str, mermaid: str, svg: bool, effort: Any) -> Graphic:
-    from spine.core.errors import SpineError
-    from spine.render.svg import dot_to_svg
-
-    reduced = effort.reason if effort.reduced else None
-    if not svg:
-        return Graphic(None, mermaid, dot, "the picture was not drawn (--no-svg); the Mermaid and DOT sources are below", reduced)
-    try:
-        text = dot_to_svg(dot)
-    except SpineError as exc:
-        return Graphic(None, mermaid, dot, f"no picture: {exc}", reduced)
-    body, why = clean_svg(text)
-    if body is None:
-        return Graphic(None, mermaid, dot, f"no picture: {why}; the Mermaid and DOT sources are below", reduced)
-    return Graphic(body, mermaid, dot, None, reduced)
-
-
-_ACTIVE = {"script", "foreignobject", "iframe", "object", "embed", "handler", "listener"}
-
-
-def clean_svg(svg: str) -> tuple[str | None, str]:
-    """Graphviz's SVG without prolog and doctype, fit for inlining — or ``None`` and why.
-
-    Graphviz never writes active content; the check parses the SVG and refuses scripts,
-    foreign objects, ``on*`` attributes and ``javascript:`` links rather than trusting it.
-    """
-    import xml.etree.ElementTree as ET
-
-    start = svg.find("<svg")
-    if start < 0:
-        return None, "Graphviz wrote no <svg> element"
-    body = svg[start:]
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError as exc:
-        return None, f"Graphviz wrote SVG that does not parse ({exc})"
-    for el in root.iter():
-        tag = el.tag.rsplit("}", 1)[-1].lower()
-        if tag in _ACTIVE:
-            return None, f"the SVG holds a <{tag}> element"
-        for key, value in el.attrib.items():
-            name = key.rsplit("}", 1)[-1].lower()
-            if name.startswith("on"):
-                return None, f"the SVG holds an {name} attribute"
-            if name == "href" and value.strip().lower().startswith(("javascript:", "data:")):
-                return None, "the SVG holds a script link"
-    return body, ""
-
-
-@lru_cache(maxsize=1)
-def environment() -> Any:
-    """The one sandboxed, autoescaping Jinja2 environment for every HTML page."""
-    from jinja2 import PackageLoader, select_autoescape
-    from jinja2.sandbox import SandboxedEnvironment
-
-    env = SandboxedEnvironment(
-        loader=PackageLoader("spine.render", "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["pretty"] = _pretty
-    return env
-
-
-def _pretty(value: Any) -> str:
-    import json
-
-    from spine.core.jsonable import jsonable
-
-    return json.dumps(jsonable(value), ensure_ascii=False)
+def _marks(view: GraphView) -> tuple[Mark, ...]:
+    steps = [n for n in view.nodes if n.kind is NodeKind.STEP]
+    present = {
+        Mark.CRITICAL: any(n.critical and not n.in_cycle for n in steps),
+        Mark.CYCLE: any(n.in_cycle for n in steps),
+        Mark.MISSING: any(n.kind is NodeKind.GHOST for n in view.nodes),
+    }
+    return tuple(m for m in Mark if present[m])
 
 
 def _script_data(data: ReportData) -> dict[str, Any]:
@@ -293,20 +313,50 @@ def _script_data(data: ReportData) -> dict[str, Any]:
     }
 
 
-def render_report(data: ReportData, *, index_href: str | None = None) -> str:
-    """The HTML text of one report page."""
+@dataclass(frozen=True, slots=True)
+class PageShell:
+    """A report page rendered but for its picture: :meth:`fill` puts the picture in."""
+
+    head: str
+    tail: str
+
+    def fill(self, picture: Picture) -> str:
+        """The whole page with ``picture`` (cleaned for inlining; refused SVG becomes a note)."""
+        return self.head + picture_html(picture) + self.tail
+
+
+def picture_html(picture: Picture) -> str:
+    """The graph's picture block: the inline SVG with its zoom controls, or a note saying why not."""
+    from markupsafe import Markup
+
+    shown = inline_picture(picture)
+    template = environment().get_template("picture.html.j2")
+    return template.render(svg=Markup(shown.svg) if shown.svg is not None else None, note=None if shown.drawn else picture_note(shown))
+
+
+def report_shell(data: ReportData, *, index_href: str | None = None) -> PageShell:
+    """The HTML of one report page, but for its picture (rendered while Graphviz still works)."""
     from markupsafe import Markup
 
     env = environment()
     template = env.get_template("report.html.j2")
-    return template.render(
+    page = template.render(
         r=data,
-        svg=Markup(data.graph.svg) if data.graph.svg else None,
+        picture=Markup(_SLOT),
         script_data=_script_data(data),
         css=asset("report.css"),
         js=asset("report.js"),
         index_href=index_href,
     )
+    head, slot, tail = page.partition(_SLOT)
+    if not slot or _SLOT in tail:
+        raise AssertionError("the report template must hold exactly one picture slot")
+    return PageShell(head, tail)
+
+
+def render_report(data: ReportData, *, index_href: str | None = None) -> str:
+    """The HTML text of one report page, with ``data.graph.picture``."""
+    return report_shell(data, index_href=index_href).fill(data.graph.picture)
 
 
 def render_index(reports: Sequence[ReportData], pages: Sequence[str]) -> str:
@@ -319,38 +369,48 @@ def render_index(reports: Sequence[ReportData], pages: Sequence[str]) -> str:
     )
 
 
-@lru_cache(maxsize=4)
-def asset(name: str) -> Any:
-    """A template asset (CSS or JS) as markup for inlining."""
-    from importlib.resources import files
-
-    from markupsafe import Markup
-
-    text = files("spine.render").joinpath(f"templates/{name}").read_text(encoding="utf-8")
-    if "</style" in text.lower() or "</script" in text.lower():
-        raise AssertionError(f"asset {name} must not close its own tag")
-    return Markup(text)
+def _picture(given: Picture | Drawing | None, data: ReportData) -> Picture:
+    if given is None:
+        return data.graph.picture
+    return given.result() if isinstance(given, Drawing) else given
 
 
-def write_report(path: str | Path, data: ReportData) -> Path:
-    """Write one self-contained report page."""
+def write_report(path: str | Path, data: ReportData, picture: Picture | Drawing | None = None) -> Path:
+    """Write one self-contained page, creating folders.
+
+    ``picture`` (a :class:`Picture`, or a :class:`Drawing` still running) replaces
+    ``data.graph.picture``; a drawing is awaited only once the rest of the page is rendered.
+    """
     target = Path(path)
+    shell = report_shell(data)
+    text = shell.fill(_picture(picture, data))
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render_report(data), encoding="utf-8")
+    target.write_text(text, encoding="utf-8")
     return target
 
 
-def write_site(folder: str | Path, reports: Iterable[ReportData]) -> Path:
-    """Write ``index.html`` and one page per group into ``folder``; returns the index path."""
+def write_site(
+    folder: str | Path,
+    reports: Iterable[ReportData],
+    pictures: Sequence[Picture | Drawing | None] | None = None,
+) -> Path:
+    """Write ``index.html`` and one page per group into ``folder``; returns the index path.
+
+    ``pictures`` pairs with ``reports`` as in :func:`write_report`. Every page is rendered
+    before any drawing is awaited; pages are written as their drawings finish, in order.
+    """
     out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    taken: set[str] = {"index"}
     items = list(reports)
-    pages: list[str] = []
-    for data in items:
-        page = f"{slug(data.name, taken)}.html"
-        (out / page).write_text(render_report(data, index_href="index.html"), encoding="utf-8")
-        pages.append(page)
-    index = out / "index.html"
-    index.write_text(render_index(items, pages), encoding="utf-8")
-    return index
+    if pictures is not None and len(pictures) != len(items):
+        raise ValueError(f"{len(pictures)} pictures for {len(items)} reports")
+    taken: set[str] = {"index"}
+    pages = [f"{slug(data.name, taken)}.html" for data in items]
+    shells = [report_shell(data, index_href="index.html") for data in items]
+    index = render_index(items, pages)
+    out.mkdir(parents=True, exist_ok=True)
+    for i, (data, page, shell) in enumerate(zip(items, pages, shells, strict=True)):
+        picture = _picture(pictures[i] if pictures is not None else None, data)
+        (out / page).write_text(shell.fill(picture), encoding="utf-8")
+    target = out / "index.html"
+    target.write_text(index, encoding="utf-8")
+    return target

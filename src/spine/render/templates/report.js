@@ -1,7 +1,8 @@
-// spine report: lineage on click, search. Vanilla JS, no network, no eval, text via textContent only.
+// spine report: lineage on click, search, pan and zoom. Vanilla JS, no network, no eval, text via textContent only.
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("spine-data").textContent);
+  var zoom = panZoom(document.getElementById("svg"));
   var byId = {}, children = {};
   data.nodes.forEach(function (n) { byId[n.id] = n; children[n.id] = []; });
   data.nodes.forEach(function (n) { n.deps.forEach(function (d) { if (children[d]) children[d].push(n.id); }); });
@@ -75,6 +76,7 @@
     classes(id, anc, desc);
     var row = document.getElementById("row-" + id);
     if (row && row.scrollIntoView) row.scrollIntoView({ block: "nearest" });
+    if (zoom) zoom.reveal(document.getElementById("node-" + id));
   }
   document.querySelectorAll("#svg g.node").forEach(function (g) {
     g.addEventListener("click", function () { select(g.id.replace(/^node-/, "")); });
@@ -98,4 +100,102 @@
     });
   });
   window.spineSelect = select;
+
+  // Pan and zoom by moving the SVG's viewBox: wheel or +/- to zoom (around the pointer),
+  // drag or arrow keys to pan, 0 or "reset" for the whole graph. Without script the
+  // picture keeps its natural size in a scrolling box.
+  function panZoom(wrap) {
+    var svg = wrap && wrap.querySelector("svg");
+    var box = svg && svg.viewBox && svg.viewBox.baseVal;
+    if (!box || !(box.width > 0 && box.height > 0)) return null;
+    var home = { x: box.x, y: box.y, w: box.width, h: box.height };
+    var natW = svg.width.baseVal.value || home.w, natH = svg.height.baseVal.value || home.h;
+    var vb = { x: home.x, y: home.y, w: home.w, h: home.h };
+    wrap.classList.add("zoomable");
+    wrap.tabIndex = 0;
+    svg.setAttribute("width", "100%");
+    svg.setAttribute("height", String(Math.round(Math.min(natH, Math.max(240, window.innerHeight * 0.75)))));
+    svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
+    var bar = document.getElementById("zoom-bar");
+    if (bar) bar.hidden = false;
+
+    function apply() { svg.setAttribute("viewBox", [vb.x, vb.y, vb.w, vb.h].map(function (v) { return +v.toFixed(2); }).join(" ")); }
+    function toUser(cx, cy) {
+      var m = svg.getScreenCTM();
+      if (!m) return { x: vb.x + vb.w / 2, y: vb.y + vb.h / 2 };
+      var p = new DOMPoint(cx, cy).matrixTransform(m.inverse());
+      return { x: p.x, y: p.y };
+    }
+    function centre() { return { x: vb.x + vb.w / 2, y: vb.y + vb.h / 2 }; }
+    function zoomBy(factor, at) {
+      // At most 4x the natural size; at least half of the whole graph.
+      var minW = Math.min(home.w, (wrap.clientWidth || natW) * home.w / natW / 4), maxW = home.w * 2;
+      var w = Math.max(minW, Math.min(maxW, vb.w / factor)), f = vb.w / w;
+      at = at || centre();
+      vb = { x: at.x - (at.x - vb.x) / f, y: at.y - (at.y - vb.y) / f, w: w, h: vb.h / f };
+      apply();
+    }
+    function panBy(dx, dy) { vb.x += dx; vb.y += dy; apply(); }
+    function reset() { vb = { x: home.x, y: home.y, w: home.w, h: home.h }; apply(); }
+
+    wrap.addEventListener("wheel", function (e) {
+      e.preventDefault();
+      var dy = e.deltaY * (e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? 400 : 1);
+      zoomBy(Math.pow(1.002, -dy), toUser(e.clientX, e.clientY));
+    }, { passive: false });
+
+    var drag = null, justDragged = false;
+    wrap.addEventListener("pointerdown", function (e) {
+      if (e.button !== 0) return;
+      var m = svg.getScreenCTM();
+      drag = { id: e.pointerId, x: e.clientX, y: e.clientY, vx: vb.x, vy: vb.y, scale: m ? m.a : 1, moved: false };
+    });
+    wrap.addEventListener("pointermove", function (e) {
+      if (!drag || e.pointerId !== drag.id) return;
+      var dx = e.clientX - drag.x, dy = e.clientY - drag.y;
+      if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 4) return;
+      if (!drag.moved) { drag.moved = true; wrap.classList.add("dragging"); if (wrap.setPointerCapture) wrap.setPointerCapture(e.pointerId); }
+      vb.x = drag.vx - dx / drag.scale; vb.y = drag.vy - dy / drag.scale;
+      apply();
+    });
+    function endDrag(e) {
+      if (!drag || e.pointerId !== drag.id) return;
+      justDragged = drag.moved;
+      wrap.classList.remove("dragging");
+      drag = null;
+    }
+    wrap.addEventListener("pointerup", endDrag);
+    wrap.addEventListener("pointercancel", endDrag);
+    // A drag that ends on a step is not a click on it.
+    wrap.addEventListener("click", function (e) { if (justDragged) { e.stopPropagation(); e.preventDefault(); } justDragged = false; }, true);
+
+    wrap.addEventListener("keydown", function (e) {
+      var step = 0.1, k = e.key;
+      if (k === "+" || k === "=") zoomBy(1.25);
+      else if (k === "-" || k === "_") zoomBy(0.8);
+      else if (k === "0") reset();
+      else if (k === "ArrowLeft") panBy(-vb.w * step, 0);
+      else if (k === "ArrowRight") panBy(vb.w * step, 0);
+      else if (k === "ArrowUp") panBy(0, -vb.h * step);
+      else if (k === "ArrowDown") panBy(0, vb.h * step);
+      else return;
+      e.preventDefault();
+    });
+    function button(id, fn) { var b = document.getElementById(id); if (b) b.addEventListener("click", fn); }
+    button("zoom-in", function () { zoomBy(1.25); });
+    button("zoom-out", function () { zoomBy(0.8); });
+    button("zoom-reset", reset);
+
+    return {
+      // Bring a step's box into view when it is selected elsewhere (the step table).
+      reveal: function (g) {
+        if (!g) return;
+        var r = g.getBoundingClientRect(), w = wrap.getBoundingClientRect();
+        if (r.left >= w.left && r.right <= w.right && r.top >= w.top && r.bottom <= w.bottom) return;
+        var c = toUser(r.left + r.width / 2, r.top + r.height / 2);
+        vb.x = c.x - vb.w / 2; vb.y = c.y - vb.h / 2;
+        apply();
+      }
+    };
+  }
 })();

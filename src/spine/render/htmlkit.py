@@ -1,0 +1,154 @@
+"""What every HTML page of spine shares: one Jinja2 environment, inline assets, names that
+wrap at sensible points, and Graphviz's SVG made fit for inlining. Strings in, strings out.
+
+**Wrapping.** A step name like ``create_model_input_table_node`` or a pipeline like
+``kedro_spaceflights.preprocess_companies`` has no space, so a table cell holding it is
+as wide as the whole name, and ``overflow-wrap: anywhere`` on the cell lets the table
+squeeze it into ``create_model_inp`` / ``ut_table_node``. :func:`breakable` instead puts
+a ``<wbr>`` (a break opportunity that copies as nothing) in words longer than
+:data:`SHORT_WORD` characters, after separators (``. _ - / :`` …) and between a
+lower-case and an upper-case letter, so cells shrink to their longest *segment* and break
+between words. Only a run of more than :data:`LONG_RUN` characters
+with no such point (``aaaa…``) is wrapped in ``<span class="brk">``, which the CSS lets
+break anywhere: the last resort.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from spine.render.svg import NoPicture, Picture
+
+#: Words up to this long are never broken (``week_ending``, ``"2024-01-05"``, ``NMS_TIER_1``).
+SHORT_WORD = 16
+#: Longest run of characters without a break opportunity that is kept whole.
+LONG_RUN = 30
+
+_SEPARATORS = r"._\-/\\:@,;=&?#+|"
+_BREAK = re.compile(rf"(?<=[{_SEPARATORS}])(?=[^{_SEPARATORS}\s])|(?<=[a-z])(?=[A-Z])")
+_RUN = re.compile(rf"\S{{{LONG_RUN + 1},}}")
+_LONG_WORD = re.compile(rf"\S{{{SHORT_WORD + 1},}}")
+
+
+def breakable(text: Any) -> Any:
+    """``text`` escaped as HTML, with ``<wbr>`` at sensible break points in long words (see the module doc)."""
+    from markupsafe import Markup, escape
+
+    if not isinstance(text, str):
+        text = str(text)
+    if not _LONG_WORD.search(text):
+        return escape(text)
+    out = []
+    last = 0
+    for m in _LONG_WORD.finditer(text):
+        out.append(escape(text[last : m.start()]))
+        out.append(_break_word(m.group()))
+        last = m.end()
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
+
+
+def _break_word(word: str) -> Any:
+    from markupsafe import Markup, escape
+
+    pieces = []
+    for piece in _BREAK.split(word):
+        if _RUN.search(piece):
+            pieces.append(Markup('<span class="brk">') + escape(piece) + Markup("</span>"))
+        else:
+            pieces.append(escape(piece))
+    return Markup("<wbr>").join(pieces)
+
+
+@lru_cache(maxsize=1)
+def environment() -> Any:
+    """The one sandboxed, autoescaping Jinja2 environment for every HTML page."""
+    from jinja2 import PackageLoader, select_autoescape
+    from jinja2.sandbox import SandboxedEnvironment
+
+    env = SandboxedEnvironment(
+        loader=PackageLoader("spine.render", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["pretty"] = pretty
+    env.filters["breakable"] = breakable
+    return env
+
+
+def pretty(value: Any) -> str:
+    """A param value as compact JSON (``"x"``, ``4``, ``[1, 2]``)."""
+    import json
+
+    from spine.core.jsonable import jsonable
+
+    return json.dumps(jsonable(value), ensure_ascii=False)
+
+
+@lru_cache(maxsize=4)
+def asset(name: str) -> Any:
+    """A template asset (CSS or JS) as markup for inlining."""
+    from importlib.resources import files
+
+    from markupsafe import Markup
+
+    text = files("spine.render").joinpath(f"templates/{name}").read_text(encoding="utf-8")
+    if "</style" in text.lower() or "</script" in text.lower():
+        raise AssertionError(f"asset {name} must not close its own tag")
+    return Markup(text)
+
+
+_ACTIVE = {"script", "foreignobject", "iframe", "object", "embed", "handler", "listener"}
+
+
+def clean_svg(svg: str) -> tuple[str | None, str]:
+    """Graphviz's SVG without prolog and doctype, fit for inlining — or ``None`` and why.
+
+    Graphviz never writes active content; the check parses the SVG and refuses scripts,
+    foreign objects, ``on*`` attributes and ``javascript:`` links rather than trusting it.
+    """
+    import xml.etree.ElementTree as ET
+
+    start = svg.find("<svg")
+    if start < 0:
+        return None, "Graphviz wrote no <svg> element"
+    body = svg[start:]
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as exc:
+        return None, f"Graphviz wrote SVG that does not parse ({exc})"
+    for el in root.iter():
+        tag = el.tag.rsplit("}", 1)[-1].lower()
+        if tag in _ACTIVE:
+            return None, f"the SVG holds a <{tag}> element"
+        for key, value in el.attrib.items():
+            name = key.rsplit("}", 1)[-1].lower()
+            if name.startswith("on"):
+                return None, f"the SVG holds an {name} attribute"
+            if name == "href" and value.strip().lower().startswith(("javascript:", "data:")):
+                return None, "the SVG holds a script link"
+    return body, ""
+
+
+def inline_picture(picture: Picture) -> Picture:
+    """``picture`` fit for a page: its SVG cleaned (:func:`clean_svg`), or refused saying why."""
+    if picture.svg is None:
+        return picture
+    body, why = clean_svg(picture.svg)
+    if body is None:
+        return Picture(missing=NoPicture.REFUSED, reason=why)
+    return Picture(svg=body)
+
+
+def picture_note(picture: Picture) -> str:
+    """What a page says in place of a missing picture."""
+    if picture.missing is NoPicture.NOT_DRAWN:
+        reason = picture.reason or "the picture was not drawn"
+        return f"{reason[:1].upper()}{reason[1:]}. The Mermaid and DOT sources are below."
+    return f"No picture: {picture.reason}. The Mermaid and DOT sources are below."
+
+
+__all__ = ["LONG_RUN", "SHORT_WORD", "asset", "breakable", "clean_svg", "environment", "inline_picture", "picture_note", "pretty"]
