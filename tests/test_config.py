@@ -183,3 +183,33 @@ class TestImportPipelineModules:
         settings = Settings(pipelines=("no_such_module_xyz",), root=in_tmp)
         with pytest.raises(ConfigError, match="no_such_module_xyz"):
             import_pipeline_modules(settings)
+
+
+class TestDot:
+    def test_default_is_dot_on_path(self, in_tmp: Path) -> None:
+        """Without configuration the Graphviz program is the name ``dot``, found on PATH when it runs."""
+        assert load_settings(in_tmp, env={}).dot == "dot"
+
+    def test_relative_path_is_relative_to_the_configuration(self, in_tmp: Path) -> None:
+        """``[tool.spine] dot = "tools/dot"`` is a path below the configuration's folder, wherever spine runs."""
+        (in_tmp / "spine.toml").write_text('dot = "tools/dot"\n')
+        sub = in_tmp / "sub"
+        sub.mkdir()
+        assert load_settings(sub, env={}).dot == str(in_tmp / "tools" / "dot")
+
+    def test_bare_name_stays_a_name(self, in_tmp: Path) -> None:
+        """A name without a slash (``dot-2.43``) is kept as a program name to look up on PATH."""
+        (in_tmp / "spine.toml").write_text('dot = "dot-2.43"\n')
+        assert load_settings(in_tmp, env={}).dot == "dot-2.43"
+
+    def test_environment_overrides_the_file(self, in_tmp: Path) -> None:
+        """``SPINE_DOT`` wins over ``[tool.spine] dot``."""
+        (in_tmp / "spine.toml").write_text('dot = "tools/dot"\n')
+        assert load_settings(in_tmp, env={"SPINE_DOT": "/opt/graphviz/bin/dot"}).dot == "/opt/graphviz/bin/dot"
+
+    def test_empty_or_non_string_is_refused(self, in_tmp: Path) -> None:
+        """``dot = ""`` or ``dot = 3`` is a ConfigError naming the key."""
+        for value in ('""', "3"):
+            (in_tmp / "spine.toml").write_text(f"dot = {value}\n")
+            with pytest.raises(ConfigError, match="dot must name"):
+                load_settings(in_tmp, env={})

@@ -10,6 +10,8 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -17,8 +19,10 @@ import pytest
 
 from spine.orchestration import PipelineGroup, PipelineStep, PlanResolver, analyze, load_groups, scan, validate_group
 from spine.render import build_graph_view, to_mermaid
-from spine.render.report import ReportData, build_report, render_report, write_report, write_site
-from spine.render.svg import draw_svg
+from spine.render.report import Mark, ReportData, build_report, graph_source, render_report, report_shell, write_report, write_site
+from spine.render.svg import Graphviz, Picture, draw_svg
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
 
 REPO = Path(__file__).resolve().parents[1]
 GROUPS = REPO / "examples" / "groups"
@@ -456,3 +460,142 @@ def test_write_report_writes_render_report(tmp_path: Path) -> None:
     data = build_report(load_groups(FINRA)[0])
     path = write_report(tmp_path / "a" / "b.html", data)
     assert path.read_text(encoding="utf-8") == render_report(data)
+
+
+class TestPureAndEdge:
+    def test_building_and_rendering_start_no_process(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """``graph_source``, ``build_report`` and ``render_report`` never start a process: Graphviz runs only at the edge."""
+        import subprocess
+
+        def refuse(*args, **kwargs):
+            raise AssertionError(f"a process was started: {args}")
+
+        monkeypatch.setattr(subprocess, "Popen", refuse)
+        group = load_groups(FINRA)[0]
+        plan = PlanResolver().resolve(group, FINRA_PARAMS)
+        source = graph_source(group)
+        page = render_report(build_report(group, plan=plan, run_params=FINRA_PARAMS, source=source))
+        assert "not drawn" in element_text(page, "no-svg")
+
+    def test_shell_filled_later_is_the_same_page(self) -> None:
+        """A page shell filled with a picture equals rendering the data that holds the picture."""
+        data = build_report(load_groups(FINRA)[0])
+        picture = Picture(svg='<svg xmlns="http://www.w3.org/2000/svg"><g id="node-n0" class="node"/></svg>')
+        assert report_shell(data).fill(picture) == render_report(data.with_picture(picture))
+        assert has_picture(render_report(data.with_picture(picture)))
+
+    def test_source_reused_gives_the_same_report(self) -> None:
+        """Passing the graph source built first gives the same data as letting ``build_report`` build it."""
+        group = load_groups(FINRA)[0]
+        a = build_report(group, direction="LR")
+        b = build_report(group, source=graph_source(group, direction="LR"))
+        assert replace(a, spine_version="") == replace(b, spine_version="")
+
+    def test_source_of_another_group_is_refused(self) -> None:
+        """A graph source built for another group is a ValueError, not a wrong picture."""
+        group = load_groups(FINRA)[0]
+        other = PipelineGroup(name="other", steps=(PipelineStep("a", "p"),))
+        with pytest.raises(ValueError, match="other"):
+            build_report(group, source=graph_source(other))
+
+    def test_refused_svg_shows_the_sources_and_why(self) -> None:
+        """An SVG holding a script is not inlined: the page says why and keeps the Mermaid source."""
+        data = build_report(load_groups(FINRA)[0])
+        evil = Picture(svg='<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
+        page = render_report(data.with_picture(evil))
+        assert not has_picture(page) and "<script>alert" not in page
+        assert "the SVG holds a <script> element" in element_text(page, "no-svg")
+
+    @needs_dot
+    def test_write_report_awaits_a_running_drawing(self, tmp_path: Path) -> None:
+        """``write_report`` given a drawing still running writes the page with that drawing's picture."""
+        data = build_report(load_groups(FINRA)[0])
+        with Graphviz() as gv:
+            drawing = gv.draw(data.graph.dot)
+            path = write_report(tmp_path / "r.html", data, drawing)
+        assert path.read_text(encoding="utf-8") == render_report(data.with_picture(drawing.result()))
+        assert has_picture(path.read_text(encoding="utf-8"))
+
+    def test_write_site_refuses_unpaired_pictures(self, tmp_path: Path) -> None:
+        """``write_site`` with a number of pictures other than the number of reports is a ValueError."""
+        data = build_report(PipelineGroup(name="g", steps=(PipelineStep("a", "p"),)))
+        with pytest.raises(ValueError, match="1 reports"):
+            write_site(tmp_path, [data], pictures=[])
+
+    def test_write_site_puts_each_picture_on_its_page(self, tmp_path: Path) -> None:
+        """Each page of a site gets the picture given for its report."""
+        reports = [build_report(PipelineGroup(name=n, steps=(PipelineStep("a", "p"),))) for n in ("one", "two")]
+        pictures = [Picture(svg=f'<svg xmlns="http://www.w3.org/2000/svg"><title>{n}</title></svg>') for n in ("one", "two")]
+        write_site(tmp_path, reports, pictures)
+        for n in ("one", "two"):
+            assert f"<title>{n}</title></svg>" in (tmp_path / f"{n}.html").read_text(encoding="utf-8")
+
+
+class TestLegendAndWhy:
+    def test_legend_lists_only_the_marks_the_graph_has(self) -> None:
+        """A valid chain has the critical path only; a cycle with a missing dependency adds both, in legend order."""
+        chain = build_report(load_groups(FINRA)[0])
+        assert chain.graph.marks == (Mark.CRITICAL,)
+        broken = PipelineGroup(name="b", steps=(PipelineStep("a", "p", depends_on=("b", "nope")), PipelineStep("b", "p", depends_on=("a",))))
+        assert build_report(broken).graph.marks == (Mark.CYCLE, Mark.MISSING)
+        page = render_report(build_report(broken))
+        assert text(element_text(page, "legend")).startswith("cycle missing dependency —")
+
+    def test_cycle_names_the_steps_in_and_behind_it(self) -> None:
+        """Steps of a cycle and steps depending on one are listed apart; the ordered rest is not."""
+        group = PipelineGroup(
+            name="g",
+            steps=(PipelineStep("a", "p", depends_on=("b",)), PipelineStep("b", "p", depends_on=("a",)), PipelineStep("c", "p", depends_on=("a",)), PipelineStep("d", "p")),
+        )
+        data = build_report(group)
+        assert (data.in_cycle, data.behind_cycle, data.generations) == (("a", "b"), ("c",), (("d",),))
+        why = text(element_text(render_report(data), "generations-why"))
+        assert why == "The graph has a cycle: 3 steps cannot be ordered and are left out below. In the cycle: a, b. Depending on it: c. Break the cycle (see the findings) to order them."
+
+    def test_valid_group_has_no_why(self) -> None:
+        """A valid group's page has no note about generations or the critical path."""
+        page = render_report(build_report(load_groups(FINRA)[0]))
+        assert 'id="generations-why"' not in page and 'id="critical-path-why"' not in page
+
+
+class TestIndex:
+    def test_index_shows_the_first_error_of_an_invalid_group(self, tmp_path: Path) -> None:
+        """The index row of an invalid group shows its first error (code, place, message); a valid group's shows nothing."""
+        path = tmp_path / "broken.yaml"
+        path.write_text(INVALID_YAML)
+        (lg,) = scan([path])
+        findings = validate_group(lg.group)
+        bad = build_report(lg.group, findings=findings)
+        good = build_report(load_groups(FINRA)[0])
+        page = write_site(tmp_path / "site", [bad, good]).read_text(encoding="utf-8")
+        cells = [text(c) for c in re.findall(r'<td class="first[^"]*">(.*?)</td>', page, re.S)]
+        first = bad.first_problem
+        assert first is not None and first.severity.value == "error"
+        assert cells == [f"error {first.code} {first.location} {first.message}", ""]
+
+    def test_first_problem_prefers_errors_to_warnings(self) -> None:
+        """A group's first problem is its first error in file order even when a warning comes earlier."""
+        from spine.core.findings import Finding, Severity
+
+        warn = Finding("w", "a warning", Severity.WARNING, line=1)
+        err = Finding("e", "an error", Severity.ERROR, line=9)
+        data = build_report(PipelineGroup(name="g", steps=(PipelineStep("a", "p"),)), findings=[warn, err])
+        assert data.first_problem == err
+        assert build_report(PipelineGroup(name="g", steps=(PipelineStep("a", "p"),)), findings=[warn]).first_problem == warn
+
+
+class TestDotSetting:
+    def test_report_runs_the_configured_dot(self, in_tmp: Path, invoke) -> None:
+        """``[tool.spine] dot`` names the program the report runs (here a stand-in that records its call)."""
+        import stat
+
+        marker = in_tmp / "called"
+        fake = in_tmp / "bin" / "mydot"
+        fake.parent.mkdir()
+        fake.write_text(f"#!/bin/sh\ncat > /dev/null\necho \"$@\" > {marker}\necho '<svg xmlns=\"http://www.w3.org/2000/svg\"><title>fake</title></svg>'\n")
+        fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+        (in_tmp / "spine.toml").write_text('dot = "bin/mydot"\n')
+        code, _, err = invoke("group", "report", str(FINRA), "-o", "r.html", *ALL_PARAMS)
+        assert code == 0, err
+        assert marker.read_text().strip() == "-Tsvg"
+        assert "<title>fake</title>" in (in_tmp / "r.html").read_text(encoding="utf-8")
