@@ -19,7 +19,16 @@ import pytest
 
 from spine.orchestration import PipelineGroup, PipelineStep, PlanResolver, analyze, load_groups, scan, validate_group
 from spine.render import build_graph_view, to_mermaid
-from spine.render.report import Mark, ReportData, build_report, graph_source, render_report, report_shell, write_report, write_site
+from spine.render.report import (
+    Mark,
+    ReportData,
+    build_report,
+    graph_source,
+    render_report,
+    report_shell,
+    write_report,
+    write_site,
+)
 from spine.render.svg import Graphviz, Picture, draw_svg
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
