@@ -83,3 +83,25 @@ class TestNote:
         """A picture Graphviz could not make is described as 'No picture:' and the reason."""
         note = picture_note(Picture(missing=NoPicture.NO_GRAPHVIZ, reason=INSTALL_HINT))
         assert note.startswith("No picture: Graphviz `dot` is not on PATH") and note.endswith("The Mermaid and DOT sources are below.")
+
+
+class TestCleanSvg:
+    def test_handler_attribute_in_any_namespace_is_refused(self) -> None:
+        """An ``onload`` attribute is refused whatever its case or namespace prefix."""
+        body, why = clean_svg('<svg xmlns="http://www.w3.org/2000/svg" xmlns:x="urn:x"><g x:OnLoad="f()"/></svg>')
+        assert body is None and why == "the SVG holds an onload attribute"
+
+    def test_prefixed_script_element_is_refused(self) -> None:
+        """A ``<s:script>`` in the SVG namespace under another prefix is refused like ``<script>``."""
+        body, why = clean_svg('<svg xmlns="http://www.w3.org/2000/svg" xmlns:s="http://www.w3.org/2000/svg"><s:script/></svg>')
+        assert body is None and why == "the SVG holds a <script> element"
+
+    def test_entity_encoded_javascript_link_is_refused(self) -> None:
+        """A link spelled ``&#106;avascript:`` is decoded before it is checked, and refused."""
+        body, why = clean_svg('<svg xmlns="http://www.w3.org/2000/svg" xmlns:l="http://www.w3.org/1999/xlink"><a l:href="&#106;avascript:f()"/></svg>')
+        assert body is None and why == "the SVG holds a script link"
+
+    def test_svg_that_does_not_parse_is_refused(self) -> None:
+        """Truncated SVG is refused with the parser's words, not inlined."""
+        body, why = clean_svg('<svg xmlns="http://www.w3.org/2000/svg"><g>')
+        assert body is None and why.startswith("Graphviz wrote SVG that does not parse")

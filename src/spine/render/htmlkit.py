@@ -104,32 +104,44 @@ def asset(name: str) -> Any:
 _ACTIVE = {"script", "foreignobject", "iframe", "object", "embed", "handler", "listener"}
 
 
+class _Refused(Exception):
+    """Raised from the parser's element handler to stop at the first active element."""
+
+
 def clean_svg(svg: str) -> tuple[str | None, str]:
     """Graphviz's SVG without prolog and doctype, fit for inlining — or ``None`` and why.
 
-    Graphviz never writes active content; the check parses the SVG and refuses scripts,
-    foreign objects, ``on*`` attributes and ``javascript:`` links rather than trusting it.
+    Graphviz never writes active content; the check parses the SVG (expat, element by
+    element, no tree: this runs after ``dot``, in series with it) and refuses scripts,
+    foreign objects, ``on*`` attributes and ``javascript:``/``data:`` links rather than
+    trusting it. SVG that does not parse is refused too.
     """
-    import xml.etree.ElementTree as ET
+    import xml.parsers.expat
 
     start = svg.find("<svg")
     if start < 0:
         return None, "Graphviz wrote no <svg> element"
     body = svg[start:]
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError as exc:
-        return None, f"Graphviz wrote SVG that does not parse ({exc})"
-    for el in root.iter():
-        tag = el.tag.rsplit("}", 1)[-1].lower()
+
+    def element(name: str, attrs: dict[str, str]) -> None:
+        tag = name.rsplit("}", 1)[-1].lower()
         if tag in _ACTIVE:
-            return None, f"the SVG holds a <{tag}> element"
-        for key, value in el.attrib.items():
-            name = key.rsplit("}", 1)[-1].lower()
-            if name.startswith("on"):
-                return None, f"the SVG holds an {name} attribute"
-            if name == "href" and value.strip().lower().startswith(("javascript:", "data:")):
-                return None, "the SVG holds a script link"
+            raise _Refused(f"the SVG holds a <{tag}> element")
+        for key, value in attrs.items():
+            attr = key.rsplit("}", 1)[-1].lower()
+            if attr.startswith("on"):
+                raise _Refused(f"the SVG holds an {attr} attribute")
+            if attr == "href" and value.strip().lower().startswith(("javascript:", "data:")):
+                raise _Refused("the SVG holds a script link")
+
+    parser = xml.parsers.expat.ParserCreate(namespace_separator="}")
+    parser.StartElementHandler = element
+    try:
+        parser.Parse(body, True)
+    except _Refused as refused:
+        return None, str(refused)
+    except xml.parsers.expat.ExpatError as exc:
+        return None, f"Graphviz wrote SVG that does not parse ({exc})"
     return body, ""
 
 
