@@ -508,6 +508,11 @@ class TestDotAndHtml:
         assert "<svg" not in page and "The picture was not drawn." in page
         assert "flowchart TB" in page
 
+    def test_html_legend_lists_only_the_changes_present(self) -> None:
+        """A diff that only adds a step shows the legend entry for 'added' and no other."""
+        page = render_html(report(base(), base().add("publish", "x.publish", depends_on=["share"])))
+        assert re.findall(r'<span class="k (\w+)">', page) == ["added"]
+
     def test_html_refuses_pictures_that_do_not_pair_with_groups(self) -> None:
         """Giving a number of pictures other than the number of changed groups is a ValueError."""
         old, new = hostile_pair()
