@@ -15,6 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import graphviz
+from graphviz.quoting import quote
+
 from spine.core.escape import dot_html, dot_string
 from spine.render.view import EdgeKind, GraphView, NodeKind
 
@@ -70,8 +73,6 @@ def escstring(text: str, *, tooltip: bool = False) -> Any:
     entity nor ``\\N``/``\\G``/``\\L``; tooltips are unescaped once more on the way into
     SVG, hence four backslashes there.
     """
-    import graphviz
-
     return graphviz.nohtml(dot_string(text, tooltip=tooltip))
 
 
@@ -99,59 +100,90 @@ def to_dot(
     """DOT text for ``view``: generations as ranks, critical path in blue, cycles in red.
 
     ``decorations`` (node id → :class:`NodeDecoration`) draw over those defaults.
-    """
-    import graphviz
 
+    Written line by line in the exact shape the ``graphviz`` package writes — its own
+    ``quote`` does the quoting, and a property test compares the text with what
+    ``graphviz.Digraph`` gives — without building a ``Digraph``: this runs before Graphviz
+    can start, so its time is in series with the layout.
+    """
     if direction not in ("TB", "LR", "BT", "RL"):
         raise ValueError(f"direction must be TB, LR, BT or RL, got {direction!r}")
     effort = effort or layout_effort(len(view.nodes), len(view.edges))
-    g = graphviz.Digraph(
-        name="spine",
-        graph_attr={
-            "rankdir": direction,
-            "fontname": "Helvetica",
-            "label": escstring(view.group),
-            "labelloc": "t",
-            "nodesep": "0.3",
-            "ranksep": "0.5",
-            **effort.attrs,
-        },
-        node_attr={"shape": "box", "style": "rounded,filled", "fillcolor": "#f6f8fa", "color": "#57606a", "fontname": "Helvetica", "fontsize": "11"},
-        edge_attr={"color": "#57606a", "arrowsize": "0.7"},
-    )
+    graph_attr = {
+        "rankdir": direction,
+        "fontname": "Helvetica",
+        "label": escstring(view.group),
+        "labelloc": "t",
+        "nodesep": "0.3",
+        "ranksep": "0.5",
+        **effort.attrs,
+    }
+    node_attr = {"shape": "box", "style": "rounded,filled", "fillcolor": "#f6f8fa", "color": "#57606a", "fontname": "Helvetica", "fontsize": "11"}
+    edge_attr = {"color": "#57606a", "arrowsize": "0.7"}
+    out = ["digraph spine {\n", f"\tgraph [{_a_list(graph_attr)}]\n", f"\tnode [{_a_list(node_attr)}]\n", f"\tedge [{_a_list(edge_attr)}]\n"]
     for n in view.nodes:
-        attrs = {"label": _label(n.name, n.pipeline, n.kind is NodeKind.GHOST), "tooltip": escstring(n.name, tooltip=True), "id": f"node-{n.id}"}
-        classes = ["step"]
         if n.kind is NodeKind.GHOST:
-            attrs.update(style="dashed", color=GHOST_COLOUR, fontcolor=GHOST_COLOUR, fillcolor="white")
-            classes = ["ghost"]
+            kind = "ghost"
         elif n.in_cycle:
-            attrs.update(color=CYCLE_COLOUR, penwidth="2", fillcolor="#ffebe9")
-            classes.append("cycle")
+            kind = "cycle"
         elif n.critical:
-            attrs.update(color=CRITICAL_COLOUR, penwidth="2", fillcolor="#ddf4ff")
-            classes.append("critical")
+            kind = "critical"
+        else:
+            kind = "step"
+        attrs = {**_NODE_STYLE[kind], "id": f"node-{n.id}", "tooltip": escstring(n.name, tooltip=True)}
+        label = _label(n.name, n.pipeline, n.kind is NodeKind.GHOST)
         deco = decorations.get(n.id) if decorations else None
         if deco is not None:
+            classes = attrs["class"].split(" ")
+            attrs["label"] = label
             _decorate(attrs, classes, n, deco)
-        attrs["class"] = " ".join(classes)
-        g.node(n.id, **attrs)
+            attrs["class"] = " ".join(classes)
+            label = attrs.pop("label")
+        out.append(f"\t{_quote(n.id)} [{_a_list(attrs, label=label)}]\n")
     for gen in view.generations:
         if len(gen) > 1:
-            with g.subgraph() as s:
-                s.attr(rank="same")
-                for nid in gen:
-                    s.node(nid)
+            out.append("\t{\n\t\trank=same\n")
+            out.extend(f"\t\t{_quote(nid)}\n" for nid in gen)
+            out.append("\t}\n")
     for e in view.edges:
-        attrs = {"id": f"edge-{e.source}-{e.target}", "class": e.kind.value}
-        if e.kind is EdgeKind.CRITICAL:
-            attrs.update(color=CRITICAL_COLOUR, penwidth="2")
-        elif e.kind is EdgeKind.CYCLE:
-            attrs.update(color=CYCLE_COLOUR, penwidth="2")
-        elif e.kind is EdgeKind.MISSING:
-            attrs.update(style="dashed", color=GHOST_COLOUR)
-        g.edge(e.source, e.target, **attrs)
-    return g.source
+        attrs = {**_EDGE_STYLE[e.kind], "id": f"edge-{e.source}-{e.target}"}
+        out.append(f"\t{_quote(e.source)} -> {_quote(e.target)} [{_a_list(attrs)}]\n")
+    out.append("}\n")
+    return "".join(out)
+
+
+_NODE_STYLE: dict[str, dict[str, str]] = {
+    "step": {"class": "step"},
+    "ghost": {"class": "ghost", "style": "dashed", "color": GHOST_COLOUR, "fontcolor": GHOST_COLOUR, "fillcolor": "white"},
+    "cycle": {"class": "step cycle", "color": CYCLE_COLOUR, "penwidth": "2", "fillcolor": "#ffebe9"},
+    "critical": {"class": "step critical", "color": CRITICAL_COLOUR, "penwidth": "2", "fillcolor": "#ddf4ff"},
+}
+_EDGE_STYLE: dict[EdgeKind, dict[str, str]] = {
+    EdgeKind.NORMAL: {"class": "normal"},
+    EdgeKind.CRITICAL: {"class": "critical", "color": CRITICAL_COLOUR, "penwidth": "2"},
+    EdgeKind.CYCLE: {"class": "cycle", "color": CYCLE_COLOUR, "penwidth": "2"},
+    EdgeKind.MISSING: {"class": "missing", "style": "dashed", "color": GHOST_COLOUR},
+}
+_QUOTED: dict[str, str] = {}
+
+
+def _quote(value: str) -> str:
+    """The ``graphviz`` package's quoting; plain strings (not ``nohtml`` ones) are remembered."""
+    if type(value) is not str:
+        return quote(value)
+    done = _QUOTED.get(value)
+    if done is None:
+        done = quote(value)
+        if len(_QUOTED) < 4096:
+            _QUOTED[value] = done
+    return done
+
+
+def _a_list(attrs: dict[str, Any], *, label: str | None = None) -> str:
+    """``label=… key=value …`` with the keys sorted, as ``graphviz.quoting.a_list`` writes it."""
+    parts = [f"label={_quote(label)}"] if label is not None else []
+    parts += [f"{k}={_quote(attrs[k])}" for k in sorted(attrs)]
+    return " ".join(parts)
 
 
 def _decorate(attrs: dict[str, Any], classes: list[str], node: Any, deco: NodeDecoration) -> None:
