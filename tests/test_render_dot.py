@@ -17,9 +17,12 @@ from pathlib import Path
 import pytest
 from _golden import check_golden
 from _tools import find_dot
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spine.orchestration import PipelineGroup, PipelineStep, load_groups
-from spine.render import build_graph_view, layout_effort, to_dot
+from spine.render import NodeDecoration, build_graph_view, layout_effort, to_dot
+from spine.testing import cyclic_groups, groups, groups_with_missing_dependencies, step_names
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_FILES = sorted((REPO / "examples" / "groups").rglob("*.yaml"))
@@ -278,3 +281,80 @@ class TestLayout:
         assert {"mclimit", "nslimit", "searchsize"} <= set(effort.attrs)
         texts = set(svg_texts(run_dot(dot)))
         assert {f"s{i}" for i in range(1000)} <= texts
+
+
+def _digraph_dot(view, direction: str = "TB", decorations=None) -> str:
+    """The oracle: the same graph built with ``graphviz.Digraph``, as ``to_dot`` was written before it wrote lines itself."""
+    import graphviz
+
+    from spine.render.dot import CRITICAL_COLOUR, CYCLE_COLOUR, GHOST_COLOUR, _decorate, _label, escstring
+    from spine.render.view import EdgeKind, NodeKind
+
+    effort = layout_effort(len(view.nodes), len(view.edges))
+    g = graphviz.Digraph(
+        name="spine",
+        graph_attr={"rankdir": direction, "fontname": "Helvetica", "label": escstring(view.group), "labelloc": "t", "nodesep": "0.3", "ranksep": "0.5", **effort.attrs},
+        node_attr={"shape": "box", "style": "rounded,filled", "fillcolor": "#f6f8fa", "color": "#57606a", "fontname": "Helvetica", "fontsize": "11"},
+        edge_attr={"color": "#57606a", "arrowsize": "0.7"},
+    )
+    for n in view.nodes:
+        attrs = {"label": _label(n.name, n.pipeline, n.kind is NodeKind.GHOST), "tooltip": escstring(n.name, tooltip=True), "id": f"node-{n.id}"}
+        classes = ["step"]
+        if n.kind is NodeKind.GHOST:
+            attrs.update(style="dashed", color=GHOST_COLOUR, fontcolor=GHOST_COLOUR, fillcolor="white")
+            classes = ["ghost"]
+        elif n.in_cycle:
+            attrs.update(color=CYCLE_COLOUR, penwidth="2", fillcolor="#ffebe9")
+            classes.append("cycle")
+        elif n.critical:
+            attrs.update(color=CRITICAL_COLOUR, penwidth="2", fillcolor="#ddf4ff")
+            classes.append("critical")
+        deco = (decorations or {}).get(n.id)
+        if deco is not None:
+            _decorate(attrs, classes, n, deco)
+        attrs["class"] = " ".join(classes)
+        g.node(n.id, **attrs)
+    for gen in view.generations:
+        if len(gen) > 1:
+            with g.subgraph() as s:
+                s.attr(rank="same")
+                for nid in gen:
+                    s.node(nid)
+    for e in view.edges:
+        attrs = {"id": f"edge-{e.source}-{e.target}", "class": e.kind.value}
+        if e.kind is EdgeKind.CRITICAL:
+            attrs.update(color=CRITICAL_COLOUR, penwidth="2")
+        elif e.kind is EdgeKind.CYCLE:
+            attrs.update(color=CYCLE_COLOUR, penwidth="2")
+        elif e.kind is EdgeKind.MISSING:
+            attrs.update(style="dashed", color=GHOST_COLOUR)
+        g.edge(e.source, e.target, **attrs)
+    return g.source
+
+
+_DECORATIONS = st.builds(
+    NodeDecoration,
+    fill=st.sampled_from([None, "#dafbe1"]),
+    border=st.sampled_from([None, "#1a7f37"]),
+    css_class=st.sampled_from([None, "st_failed"]),
+    note=st.one_of(st.none(), step_names()),
+    tooltip=st.one_of(st.none(), step_names()),
+    href=st.sampled_from([None, "#step-n0", 'a "b" <c>']),
+)
+
+
+@settings(max_examples=60)
+@given(
+    st.one_of(
+        groups(max_steps=8, names=step_names()),
+        cyclic_groups(max_steps=6).map(lambda pair: pair[0]),
+        groups_with_missing_dependencies(max_steps=6).map(lambda pair: pair[0]),
+    ),
+    st.sampled_from(["TB", "LR"]),
+    st.data(),
+)
+def test_to_dot_writes_what_graphviz_digraph_writes(group, direction, data) -> None:
+    """For any group, hostile names, cycles and node decorations included, ``to_dot`` is byte for byte the text ``graphviz.Digraph`` builds."""
+    view = build_graph_view(group)
+    decorations = {n.id: data.draw(_DECORATIONS) for n in view.nodes if data.draw(st.booleans())}
+    assert to_dot(view, direction=direction, decorations=decorations) == _digraph_dot(view, direction, decorations)

@@ -93,6 +93,20 @@ def draw_svg(dot_source: str, dot: str = "dot", *, timeout: float = DEFAULT_TIME
     return _run(dot, dot_source.encode("utf-8"), timeout)
 
 
+def find_dot(dot: str = "dot") -> str | None:
+    """The executable ``dot`` names — a path that exists, or a name found on ``PATH`` — or ``None``.
+
+    ``dot`` is what the caller was configured with (``Settings.dot``); nothing here reads
+    ``SPINE_DOT``. Drawing does not need this (starting the program finds it or fails with
+    a reason); it is for callers that want to know beforehand, such as the test suite.
+    """
+    import shutil
+
+    if os.sep in dot or (os.altsep is not None and os.altsep in dot):
+        return dot if os.path.isfile(dot) and os.access(dot, os.X_OK) else None
+    return shutil.which(dot)
+
+
 def available_cpus() -> int:
     """How many CPUs this process may run on (its affinity mask where the OS has one)."""
     try:
@@ -229,4 +243,5 @@ __all__ = [
     "Picture",
     "available_cpus",
     "draw_svg",
+    "find_dot",
 ]
