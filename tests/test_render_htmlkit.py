@@ -105,3 +105,26 @@ class TestCleanSvg:
         """Truncated SVG is refused with the parser's words, not inlined."""
         body, why = clean_svg('<svg xmlns="http://www.w3.org/2000/svg"><g>')
         assert body is None and why.startswith("Graphviz wrote SVG that does not parse")
+
+
+class TestEnvironment:
+    def test_fields_of_spine_dataclasses_are_read(self) -> None:
+        """A field of one of spine's dataclasses renders, escaped."""
+        from spine.core.findings import Finding
+        from spine.render.htmlkit import environment
+
+        out = environment().from_string("{{ f.message }}").render(f=Finding("c", "<b>x</b>"))
+        assert out == "&lt;b&gt;x&lt;/b&gt;"
+
+    def test_internal_attributes_are_still_refused(self) -> None:
+        """The sandbox still hides ``__class__`` and ``__globals__`` on spine's objects, and refuses to use them."""
+        import pytest
+        from jinja2.exceptions import SecurityError
+
+        from spine.core.findings import Finding
+        from spine.render.htmlkit import environment
+
+        env, f = environment(), Finding("c", "m")
+        assert env.from_string("{{ f.__class__ }}|{{ f.with_context.__globals__ }}").render(f=f) == "|"
+        with pytest.raises(SecurityError, match="__class__"):
+            env.from_string("{{ f.__class__.__subclasses__() }}").render(f=f)

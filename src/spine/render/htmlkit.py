@@ -19,6 +19,8 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from spine.render.svg import NoPicture, Picture
 
 #: Words up to this long are never broken (``week_ending``, ``"2024-01-05"``, ``NMS_TIER_1``).
@@ -32,12 +34,16 @@ _RUN = re.compile(rf"\S{{{LONG_RUN + 1},}}")
 _LONG_WORD = re.compile(rf"\S{{{SHORT_WORD + 1},}}")
 
 
-def breakable(text: Any) -> Any:
+def breakable(text: Any) -> Markup:
     """``text`` escaped as HTML, with ``<wbr>`` at sensible break points in long words (see the module doc)."""
-    from markupsafe import Markup, escape
-
-    if not isinstance(text, str):
+    if type(text) is not str:
         text = str(text)
+    return _breakable(text)
+
+
+@lru_cache(maxsize=16384)
+def _breakable(text: str) -> Markup:
+    # Remembered: a report repeats its names (rows, dependency chips, generations, findings).
     if not _LONG_WORD.search(text):
         return escape(text)
     out = []
@@ -50,9 +56,7 @@ def breakable(text: Any) -> Any:
     return Markup("").join(out)
 
 
-def _break_word(word: str) -> Any:
-    from markupsafe import Markup, escape
-
+def _break_word(word: str) -> Markup:
     pieces = []
     for piece in _BREAK.split(word):
         if _RUN.search(piece):
@@ -64,11 +68,32 @@ def _break_word(word: str) -> Any:
 
 @lru_cache(maxsize=1)
 def environment() -> Any:
-    """The one sandboxed, autoescaping Jinja2 environment for every HTML page."""
+    """The one sandboxed, autoescaping Jinja2 environment for every HTML page.
+
+    One shortcut: a *field* of one of spine's own dataclasses (report rows, findings, the
+    report data) is read directly instead of through the sandbox's per-access checks —
+    fields hold plain values, and a 1,000-step page reads tens of thousands of them.
+    Everything else (methods, properties, other objects) goes through the sandbox.
+    """
     from jinja2 import PackageLoader, select_autoescape
     from jinja2.sandbox import SandboxedEnvironment
 
-    env = SandboxedEnvironment(
+    fields: dict[type, frozenset[str]] = {}
+
+    def field_names(kind: type) -> frozenset[str]:
+        names = fields.get(kind)
+        if names is None:
+            own = kind.__module__.startswith("spine.") and hasattr(kind, "__dataclass_fields__")
+            names = fields[kind] = frozenset(kind.__dataclass_fields__) if own else frozenset()
+        return names
+
+    class PageEnvironment(SandboxedEnvironment):
+        def getattr(self, obj: Any, attribute: str) -> Any:
+            if attribute in field_names(type(obj)):
+                return object.__getattribute__(obj, attribute)
+            return super().getattr(obj, attribute)
+
+    env = PageEnvironment(
         loader=PackageLoader("spine.render", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
