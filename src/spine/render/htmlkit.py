@@ -38,12 +38,12 @@ def breakable(text: Any) -> Markup:
     """``text`` escaped as HTML, with ``<wbr>`` at sensible break points in long words (see the module doc)."""
     if type(text) is not str:
         text = str(text)
-    return _breakable(text)
+    # Names are remembered (a report repeats them in rows, chips, generations, findings);
+    # long texts (messages, values) are not, so the cache stays small.
+    return _remembered(text) if len(text) <= 256 else _breakable(text)
 
 
-@lru_cache(maxsize=16384)
 def _breakable(text: str) -> Markup:
-    # Remembered: a report repeats its names (rows, dependency chips, generations, findings).
     if not _LONG_WORD.search(text):
         return escape(text)
     out = []
@@ -54,6 +54,9 @@ def _breakable(text: str) -> Markup:
         last = m.end()
     out.append(escape(text[last:]))
     return Markup("").join(out)
+
+
+_remembered = lru_cache(maxsize=16384)(_breakable)
 
 
 def _break_word(word: str) -> Markup:
