@@ -45,9 +45,10 @@ def _override(var: str) -> tuple[str | None, str | None]:
 
 def find_dot() -> str | None:
     """Graphviz ``dot`` exactly as spine finds it (``SPINE_DOT``, else PATH), or ``None``."""
+    from spine.config import load_settings
     from spine.render import find_dot as spine_find_dot
 
-    return spine_find_dot()
+    return spine_find_dot(load_settings(config_file=Path(os.devnull)).dot)
 
 
 def dot_missing() -> str | None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
+import _tools
 import pytest
 
 from spine.orchestration import PipelineGroup, PipelineStep, PlanResolver, analyze, load_groups, scan, validate_group
@@ -30,8 +30,6 @@ from spine.render.report import (
     write_site,
 )
 from spine.render.svg import Graphviz, Picture, draw_svg
-
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
 
 REPO = Path(__file__).resolve().parents[1]
 GROUPS = REPO / "examples" / "groups"
@@ -154,8 +152,8 @@ def has_picture(page: str) -> bool:
 
 
 def drawn(data: ReportData) -> ReportData:
-    """``data`` with its picture drawn by the real Graphviz."""
-    return data.with_picture(draw_svg(data.graph.dot))
+    """``data`` with its picture drawn by the real Graphviz, as the suite finds it (no picture when it is hidden)."""
+    return data.with_picture(draw_svg(data.graph.dot, _tools.find_dot() or "/nonexistent/dot"))
 
 
 def spine_data(page: str) -> dict:
@@ -515,11 +513,11 @@ class TestPureAndEdge:
         assert not has_picture(page) and "<script>alert" not in page
         assert "the SVG holds a <script> element" in element_text(page, "no-svg")
 
-    @needs_dot
-    def test_write_report_awaits_a_running_drawing(self, tmp_path: Path) -> None:
+    @pytest.mark.needs_dot
+    def test_write_report_awaits_a_running_drawing(self, tmp_path: Path, dot_exe: str) -> None:
         """``write_report`` given a drawing still running writes the page with that drawing's picture."""
         data = build_report(load_groups(FINRA)[0])
-        with Graphviz() as gv:
+        with Graphviz(dot_exe) as gv:
             drawing = gv.draw(data.graph.dot)
             path = write_report(tmp_path / "r.html", data, drawing)
         assert path.read_text(encoding="utf-8") == render_report(data.with_picture(drawing.result()))
@@ -594,9 +592,11 @@ class TestIndex:
 
 
 class TestDotSetting:
-    def test_report_runs_the_configured_dot(self, in_tmp: Path, invoke) -> None:
+    def test_report_runs_the_configured_dot(self, in_tmp: Path, invoke, monkeypatch: pytest.MonkeyPatch) -> None:
         """``[tool.spine] dot`` names the program the report runs (here a stand-in that records its call)."""
         import stat
+
+        monkeypatch.delenv("SPINE_DOT", raising=False)  # it would win over the file
 
         marker = in_tmp / "called"
         fake = in_tmp / "bin" / "mydot"

@@ -15,7 +15,6 @@ import pytest
 from spine.core.errors import GraphvizNotFoundError
 from spine.render.svg import Graphviz, GraphvizError, NoPicture, Picture, available_cpus, draw_svg
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
 needs_sh = pytest.mark.skipif(shutil.which("sh") is None, reason="no POSIX shell for the stand-in programs")
 
 GRAPH = 'digraph "%s" { a -> b }'
@@ -50,17 +49,17 @@ class TestPicture:
 
 
 class TestDrawSvg:
-    @needs_dot
-    def test_real_dot_draws_svg(self) -> None:
+    @pytest.mark.needs_dot
+    def test_real_dot_draws_svg(self, dot_exe: str) -> None:
         """``draw_svg`` with Graphviz's dot returns the SVG of the graph."""
-        picture = draw_svg(GRAPH % "g1")
+        picture = draw_svg(GRAPH % "g1", dot_exe)
         assert picture.drawn and picture.missing is None
         assert "<svg" in picture.require() and "g1" in picture.svg
 
-    @needs_dot
-    def test_invalid_dot_is_a_failed_picture_with_graphviz_words(self) -> None:
+    @pytest.mark.needs_dot
+    def test_invalid_dot_is_a_failed_picture_with_graphviz_words(self, dot_exe: str) -> None:
         """DOT that Graphviz rejects gives a FAILED picture quoting Graphviz's error."""
-        picture = draw_svg("digraph { a -> }")
+        picture = draw_svg("digraph { a -> }", dot_exe)
         assert picture.missing is NoPicture.FAILED
         assert picture.reason.startswith("Graphviz failed (exit 1)") and "syntax error" in picture.reason
 
@@ -88,10 +87,10 @@ class TestDrawSvg:
 
 
 class TestGraphviz:
-    @needs_dot
-    def test_draw_all_returns_pictures_in_input_order(self) -> None:
+    @pytest.mark.needs_dot
+    def test_draw_all_returns_pictures_in_input_order(self, dot_exe: str) -> None:
         """``draw_all`` returns one drawing per source, in the order given, each of its own graph."""
-        with Graphviz(jobs=2) as gv:
+        with Graphviz(dot_exe, jobs=2) as gv:
             drawings = gv.draw_all([GRAPH % "first", 'digraph "second" { x -> y -> z }', GRAPH % "third"])
             pictures = [d.result() for d in drawings]
         assert [p.drawn for p in pictures] == [True, True, True]

@@ -73,7 +73,7 @@ class Report:
 
 def _report(run, *, draw: bool = True) -> Report:
     plan, result = run
-    svg, note = status_svg(plan, result) if draw else (None, None)
+    svg, note = status_svg(plan, result, dot=DOT or "/nonexistent/dot") if draw else (None, None)
     data = build_run_report(result, plan, svg, svg_note=note)
     return Report(plan, result, data, render_run_report(data))
 
@@ -404,11 +404,10 @@ class TestGraphWithoutGraphviz:
             if line.strip().startswith("class "):
                 assert re.fullmatch(r"    class n\d+(,n\d+)* st_\w+", line)
 
-    def test_status_svg_without_dot_says_why(self, mixed: Report, monkeypatch: pytest.MonkeyPatch) -> None:
-        """``status_svg`` with ``SPINE_DOT`` pointing nowhere gives no picture and the reason."""
-        monkeypatch.setenv("SPINE_DOT", "/nonexistent/dot")
-        svg, note = status_svg(mixed.plan, mixed.result)
-        assert svg is None and "SPINE_DOT=/nonexistent/dot does not exist" in note
+    def test_status_svg_without_dot_says_why(self, mixed: Report) -> None:
+        """``status_svg`` with a Graphviz path that names nothing gives no picture and the reason."""
+        svg, note = status_svg(mixed.plan, mixed.result, dot="/nonexistent/dot")
+        assert svg is None and "cannot run Graphviz `dot` as '/nonexistent/dot'" in note
 
     def test_svg_with_active_content_is_refused(self, mixed: Report) -> None:
         """An SVG handed in with a script is not inlined; the page says why."""

@@ -33,7 +33,7 @@ PWN_TEXT = "</text><script>window.__pwned=1</script>"
 
 def _write(path: Path, run, *, draw: bool) -> Path:
     plan, result = run
-    svg, note = status_svg(plan, result) if draw else (None, None)
+    svg, note = status_svg(plan, result, dot=_tools.find_dot() or "/nonexistent/dot") if draw else (None, None)
     return write_run_report(path, render_run_report(build_run_report(result, plan, svg, svg_note=note)))
 
 

@@ -446,14 +446,12 @@ def _mermaid(index: _PlanIndex, result: GroupExecutionResult, direction: str) ->
     return "\n".join(lines) + "\n"
 
 
-def status_svg(plan: ExecutionPlan, result: GroupExecutionResult, *, direction: str = "TB") -> tuple[str | None, str | None]:
-    """``(svg, None)`` from Graphviz, or ``(None, why not)`` when it is missing or fails."""
-    from spine.render.svg import dot_to_svg
+def status_svg(plan: ExecutionPlan, result: GroupExecutionResult, *, direction: str = "TB", dot: str = "dot") -> tuple[str | None, str | None]:
+    """``(svg, None)`` from the Graphviz program ``dot``, or ``(None, why not)`` when it is missing or fails."""
+    from spine.render.svg import draw_svg
 
-    try:
-        return dot_to_svg(dot_with_status(plan, result, direction=direction)), None
-    except SpineError as exc:  # GraphvizNotFoundError, GraphvizError: the report says so
-        return None, f"no picture: {exc}"
+    picture = draw_svg(dot_with_status(plan, result, direction=direction), dot)
+    return (picture.svg, None) if picture.svg is not None else (None, f"no picture: {picture.reason}")
 
 
 # -- the timeline ------------------------------------------------------------------------
@@ -590,7 +588,7 @@ def build_run_report(
     """The run report of ``result`` (a run of ``plan``) as data; ``svg`` is the picture of
     :func:`dot_with_status` (from :func:`status_svg`), or ``None`` with ``svg_note`` saying why."""
     from spine import __version__
-    from spine.render.report import clean_svg
+    from spine.render.htmlkit import clean_svg
 
     index = _index(plan)
     view, ids = index.view, index.ids
@@ -647,7 +645,7 @@ def render_run_report(data: RunReportData) -> str:
     """The HTML text of the run report (the plan report's sandboxed, autoescaping environment)."""
     from markupsafe import Markup
 
-    from spine.render.report import asset, environment
+    from spine.render.htmlkit import asset, environment
 
     return environment().get_template("run_report.html.j2").render(
         r=data,
@@ -678,8 +676,9 @@ def write_run_report_for(
 ) -> Path:
     """Draw, build, render and write the run report of ``result`` in one call (the CLI's).
 
-    ``settings`` (the workspace's :class:`~spine.config.Settings`) is accepted for the
-    CLI's call and changes nothing yet: Graphviz is found on ``PATH`` or at ``SPINE_DOT``.
+    ``settings`` (the workspace's :class:`~spine.config.Settings`) names the Graphviz
+    program (``settings.dot``: ``[tool.spine] dot`` or ``SPINE_DOT``); without it, ``dot``
+    on ``PATH``.
     """
-    svg, why_not = status_svg(plan, result, direction=direction)
+    svg, why_not = status_svg(plan, result, direction=direction, dot=settings.dot if settings is not None else "dot")
     return write_run_report(path, render_run_report(build_run_report(result, plan, svg, svg_note=why_not, direction=direction)))
