@@ -164,6 +164,8 @@ def main() -> None:
     dots = []
     for i in range(FOLDER_GROUPS):
         g = write_group(folder / f"group_{i}.yaml", FOLDER_STEPS, seed=1000 + i)
+        # one name per group: two groups of one name in a folder are an error (duplicate-group)
+        g.path.write_text(g.path.read_text().replace(f"name: {g.group_name}", f"name: {g.group_name}_{i}", 1))
         dots.append(OUT / f"folder_{i}.dot")
         timed([str(SPINE), "group", "graph", str(g.path), "--format", "dot", "-o", str(dots[-1])])
     site_times, serial_times, paired_times = [], [], []
