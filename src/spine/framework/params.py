@@ -122,12 +122,12 @@ def check_params(
         if why:
             problems.append(why)
     if not allow_unknown:
-        import difflib
+        from spine.core.suggest import Suggester
 
+        suggest = Suggester(by_name)
         for key in params:
             if key not in by_name:
-                close = difflib.get_close_matches(str(key), list(by_name), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
+                hint = suggest.did_you_mean(str(key))
                 accepted = ", ".join(sorted(by_name)) or "none"
                 problems.append(f"unknown param {key!r} (accepted: {accepted}){hint}")
     return problems

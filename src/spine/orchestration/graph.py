@@ -26,7 +26,7 @@ import networkx as nx
 
 from spine.core.findings import Finding
 from spine.orchestration.models import PipelineGroup
-from spine.core.suggest import did_you_mean
+from spine.core.suggest import Suggester
 
 
 @dataclass(slots=True)
@@ -84,7 +84,7 @@ def analyze(group: PipelineGroup) -> GraphAnalysis:
     edges: list[tuple[str, str]] = []
     missing: list[tuple[str, str]] = []
     selfdeps: list[str] = []
-    names = index.keys()
+    suggest = Suggester(index.keys())  # one pool, asked once per distinct missing name
     for i, step in enumerate(group.steps):
         if index.get(step.name) != i:
             continue  # a duplicate: its dependencies are not part of the graph
@@ -106,7 +106,7 @@ def analyze(group: PipelineGroup) -> GraphAnalysis:
                 missing.append((name, dep))
                 find(
                     "missing-dependency",
-                    f"step {name!r} depends on {dep!r}, which is not a step of group {gname!r}{did_you_mean(dep, names)}",
+                    f"step {name!r} depends on {dep!r}, which is not a step of group {gname!r}{suggest.did_you_mean(dep)}",
                     src.of_dep(i, j) if src else (None, None),
                     name,
                 )
