@@ -25,6 +25,7 @@ suggests anything below the cutoff.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -35,9 +36,9 @@ SCAN_LIMIT = 2_000
 #: Length of the grams that index bigger pools.
 GRAM = 4
 #: Largest shortlist a question of a big pool scores.
-SHORTLIST = 128
+SHORTLIST = 64
 #: A gram in more candidates than this does not narrow anything down; it is not used.
-MAX_POSTING = 1_024
+MAX_POSTING = 512
 
 _PAD_LEFT = "\x02" * (GRAM - 1)
 _PAD_RIGHT = "\x03" * (GRAM - 1)
@@ -119,16 +120,11 @@ class Suggester:
 
 def _build_index(pool: list[str]) -> dict[str, list[int]]:
     """4-gram → the indices of the candidates that contain it, ascending."""
-    index: dict[str, list[int]] = {}
-    get = index.get
+    index: defaultdict[str, list[int]] = defaultdict(list)
     for i, name in enumerate(pool):
         for gram in _grams(name):
-            posting = get(gram)
-            if posting is None:
-                index[gram] = [i]
-            else:
-                posting.append(i)
-    return index
+            index[gram].append(i)
+    return dict(index)
 
 
 def closest(name: str, candidates: Iterable[str]) -> str | None:
