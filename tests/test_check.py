@@ -34,7 +34,7 @@ from spine.check import (
 from spine.core.errors import GroupError
 from spine.core.findings import Severity
 from spine.framework import ParamDef, PipelineRegistry, register_pipeline
-from spine.orchestration import PipelineGroup, PlanResolver, load_group_from_yaml, scan
+from spine.orchestration import PipelineGroup, PlanResolver, load_group_from_text, scan
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -87,7 +87,7 @@ def folder(tmp_path: Path) -> Path:
 
 
 def group(text: str) -> PipelineGroup:
-    return load_group_from_yaml(text, file="g.yaml")
+    return load_group_from_text(text, file="g.yaml")
 
 
 def registry(*specs: tuple[str, list[ParamDef]]) -> PipelineRegistry:

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 import spine
-from spine.orchestration import PipelineGroup, load_group_from_yaml, register_group
+from spine.orchestration import PipelineGroup, load_group_from_text, register_group
 
 REPO = Path(__file__).resolve().parents[1]
 SPINE = REPO / ".venv" / "bin" / "spine"
@@ -407,14 +407,14 @@ class TestListAndShow:
         (in_tmp / "g.yaml").write_text(GOOD)
         code, out, _ = invoke("group", "show", "g.yaml", "--format", "yaml")
         assert code == 0
-        assert load_group_from_yaml(out) == load_group_from_yaml(GOOD)
+        assert load_group_from_text(out) == load_group_from_text(GOOD)
 
     def test_show_file_json(self, in_tmp: Path, invoke) -> None:
         """group show FILE --format json prints the group's document."""
         (in_tmp / "g.yaml").write_text(GOOD)
         code, out, _ = invoke("group", "show", "g.yaml", "--format", "json")
         assert code == 0
-        assert json.loads(out) == load_group_from_yaml(GOOD).to_dict()
+        assert json.loads(out) == load_group_from_text(GOOD).to_dict()
 
     def test_show_two_groups_needs_group(self, in_tmp: Path, invoke) -> None:
         """group show on a two-group file exits 2 without --group and works with it."""

@@ -59,11 +59,11 @@ def test_library_logs_nothing_unless_configured(in_tmp: Path, capsys) -> None:
     """Using the library prints nothing: its loggers are silent until the CLI configures them."""
     import logging
 
-    from spine.orchestration import PlanResolver, load_group_from_yaml
+    from spine.orchestration import PlanResolver, load_group_from_text
 
     logging.getLogger("spine").handlers.clear()
     logging.getLogger("spine").propagate = True
-    PlanResolver().resolve(load_group_from_yaml(GOOD), {"tier": "T1"})
+    PlanResolver().resolve(load_group_from_text(GOOD), {"tier": "T1"})
     captured = capsys.readouterr()
     assert (captured.out, captured.err) == ("", "")
 

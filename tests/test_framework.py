@@ -17,7 +17,7 @@ from spine.framework import (
     default_pipeline_registry,
     register_pipeline,
 )
-from spine.orchestration import PipelineGroup, PlanResolver, check_pipelines, load_group_from_yaml
+from spine.orchestration import PipelineGroup, PlanResolver, check_pipelines, load_group_from_text
 
 
 def noop(params, ctx):
@@ -257,7 +257,7 @@ spec:
     - name: ingest
       pipeline: finra.nope
 """
-        (finding,) = check_pipelines(load_group_from_yaml(text, file="g.yaml"), finra_registry())
+        (finding,) = check_pipelines(load_group_from_text(text, file="g.yaml"), finra_registry())
         assert (finding.file, finding.line, finding.column) == ("g.yaml", 7, 17)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 
-from spine.orchestration import PipelineGroup, PipelineStep, analyze, load_group_from_yaml
+from spine.orchestration import PipelineGroup, PipelineStep, analyze, load_group_from_text
 
 
 def group_of(deps: Mapping[str, Sequence[str]], name: str = "g") -> PipelineGroup:
@@ -113,7 +113,7 @@ spec:
     - name: ingest
       pipeline: p.c
 """
-        (finding,) = analyze(load_group_from_yaml(text, file="g.yaml")).findings
+        (finding,) = analyze(load_group_from_text(text, file="g.yaml")).findings
         assert finding.code == "duplicate-step"
         assert (finding.file, finding.line, finding.column) == ("g.yaml", 10, 13)
         assert "line 6" in finding.message
@@ -217,13 +217,13 @@ spec:
 class TestPositions:
     def test_missing_dependency_points_at_block_item(self) -> None:
         """A missing dependency in a block list points at that item's line and column."""
-        group = load_group_from_yaml(GROUP_WITH_BAD_DEPS, file="g.yaml")
+        group = load_group_from_text(GROUP_WITH_BAD_DEPS, file="g.yaml")
         (finding,) = [f for f in analyze(group).findings if f.code == "missing-dependency"]
         assert (finding.file, finding.line, finding.column) == ("g.yaml", 12, 11)
 
     def test_self_dependency_points_at_flow_item(self) -> None:
         """A self-dependency in a flow list points at that item, not at the list."""
-        group = load_group_from_yaml(GROUP_WITH_BAD_DEPS, file="g.yaml")
+        group = load_group_from_text(GROUP_WITH_BAD_DEPS, file="g.yaml")
         (finding,) = [f for f in analyze(group).findings if f.code == "self-dependency"]
         assert (finding.line, finding.column) == (15, 33)
 
@@ -238,7 +238,7 @@ spec:
     - {name: a, pipeline: p, depends_on: [b]}
     - {name: b, pipeline: p, depends_on: [a]}
 """
-        (finding,) = analyze(load_group_from_yaml(text, file="g.yaml")).findings
+        (finding,) = analyze(load_group_from_text(text, file="g.yaml")).findings
         assert finding.code == "cycle"
         assert (finding.line, finding.column) == (6, 43)
 

@@ -20,7 +20,7 @@ from spine.orchestration import (
     PipelineGroup,
     PipelineStep,
     analyze,
-    load_group_from_yaml,
+    load_group_from_text,
 )
 from spine.lint.rules import LINT_CODES, Closure, lint_group
 
@@ -39,7 +39,7 @@ def group_of(deps: Mapping[str, Sequence[str]], name: str = "g", **policy: objec
 def yaml_group(body: str) -> PipelineGroup:
     """A group from YAML text (``body`` is everything under ``spec:``), file ``g.yaml``."""
     head = "apiVersion: spine.io/v1\nkind: PipelineGroup\nmetadata:\n  name: g\nspec:\n"
-    return load_group_from_yaml(head + body, file="g.yaml")
+    return load_group_from_text(head + body, file="g.yaml")
 
 
 def codes(findings: Sequence[Finding]) -> list[str]:

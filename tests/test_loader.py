@@ -18,9 +18,9 @@ from spine.orchestration.loader import (
     LoadedGroup,
     group_to_yaml,
     iter_group_files,
-    load_group_from_yaml,
+    load_group_from_text,
     load_groups,
-    load_groups_from_yaml,
+    load_groups_from_text,
     read_file,
     scan,
 )
@@ -284,55 +284,55 @@ class TestLoadGroups:
 
 class TestLoadFromYaml:
     def test_one_group_from_text(self) -> None:
-        """load_group_from_yaml builds the group the text describes."""
-        g = load_group_from_yaml(group_text("t", ("a", "b")))
+        """load_group_from_text builds the group the text describes."""
+        g = load_group_from_text(group_text("t", ("a", "b")))
         assert (g.name, g.step_names) == ("t", ["a", "b"])
 
     def test_bytes_are_accepted(self) -> None:
         """YAML given as UTF-8 bytes loads like text."""
-        assert load_group_from_yaml(group_text("t").encode()) == load_group_from_yaml(group_text("t"))
+        assert load_group_from_text(group_text("t").encode()) == load_group_from_text(group_text("t"))
 
     def test_two_documents_are_not_one_group(self) -> None:
-        """load_group_from_yaml refuses text with two groups: not-one-group."""
+        """load_group_from_text refuses text with two groups: not-one-group."""
         with pytest.raises(InvalidGroupSpecError) as info:
-            load_group_from_yaml(group_text("a") + "---\n" + group_text("b"))
+            load_group_from_text(group_text("a") + "---\n" + group_text("b"))
         assert [f.code for f in info.value.findings] == ["not-one-group"]
 
     def test_no_document_is_not_one_group(self) -> None:
-        """load_group_from_yaml refuses text with no document."""
+        """load_group_from_text refuses text with no document."""
         with pytest.raises(InvalidGroupSpecError) as info:
-            load_group_from_yaml("# nothing\n")
+            load_group_from_text("# nothing\n")
         assert [f.code for f in info.value.findings] == ["not-one-group"]
 
     def test_trailing_separator_is_still_one_group(self) -> None:
         """A trailing '---' does not count as a second group."""
-        assert load_group_from_yaml(group_text("t") + "---\n").name == "t"
+        assert load_group_from_text(group_text("t") + "---\n").name == "t"
 
     def test_invalid_group_raises_its_findings(self) -> None:
-        """load_group_from_yaml raises the spec findings with the given file name."""
+        """load_group_from_text raises the spec findings with the given file name."""
         with pytest.raises(InvalidGroupSpecError) as info:
-            load_group_from_yaml(BROKEN, file="b.yaml")
+            load_group_from_text(BROKEN, file="b.yaml")
         assert [(f.code, f.file, f.line) for f in info.value.findings] == [("wrong-kind", "b.yaml", 2)]
 
     def test_several_groups_from_text(self) -> None:
-        """load_groups_from_yaml gives every group of a multi-document text."""
-        groups = load_groups_from_yaml(group_text("a") + "---\n" + group_text("b") + "---\n")
+        """load_groups_from_text gives every group of a multi-document text."""
+        groups = load_groups_from_text(group_text("a") + "---\n" + group_text("b") + "---\n")
         assert [g.name for g in groups] == ["a", "b"]
 
     def test_several_groups_report_every_problem(self) -> None:
-        """load_groups_from_yaml raises the findings of every broken document together."""
+        """load_groups_from_text raises the findings of every broken document together."""
         text = BROKEN + "---\n" + group_text("ok") + "---\n" + BROKEN.replace("broken", "broken2")
         with pytest.raises(InvalidGroupSpecError) as info:
-            load_groups_from_yaml(text, file="m.yaml")
+            load_groups_from_text(text, file="m.yaml")
         assert [(f.code, f.group, f.line) for f in info.value.findings] == [
             ("wrong-kind", "broken", 2),
             ("wrong-kind", "broken2", 20),
         ]
 
     def test_limits_are_applied(self) -> None:
-        """The limits given to load_group_from_yaml are used."""
+        """The limits given to load_group_from_text are used."""
         with pytest.raises(InvalidGroupSpecError) as info:
-            load_group_from_yaml(group_text("t"), limits=Limits(max_depth=2))
+            load_group_from_text(group_text("t"), limits=Limits(max_depth=2))
         assert [f.code for f in info.value.findings] == ["too-deep"]
 
 
@@ -393,29 +393,29 @@ TRICKY_VALUES = {
 
 class TestRoundTrip:
     def test_simple_group_round_trips(self) -> None:
-        """load_group_from_yaml(group_to_yaml(g)) == g for a small DSL group."""
+        """load_group_from_text(group_to_yaml(g)) == g for a small DSL group."""
         g = PipelineGroup(name="g").add("a", "x.a").add("b", "x.b", depends_on=["a"])
-        assert load_group_from_yaml(group_to_yaml(g)) == g
+        assert load_group_from_text(group_to_yaml(g)) == g
 
     def test_rich_group_round_trips(self) -> None:
         """Metadata, defaults, policy, params and dependencies all survive the round trip."""
         g = rich_group()
-        assert load_group_from_yaml(group_to_yaml(g)) == g
+        assert load_group_from_text(group_to_yaml(g)) == g
 
     def test_round_trip_keeps_step_order(self) -> None:
         """Steps come back in declaration order, not sorted."""
         g = PipelineGroup(name="g").add("z", "p").add("a", "p").add("m", "p")
-        assert load_group_from_yaml(group_to_yaml(g)).step_names == ["z", "a", "m"]
+        assert load_group_from_text(group_to_yaml(g)).step_names == ["z", "a", "m"]
 
     def test_yaml_round_trips_through_the_model(self) -> None:
         """A hand-written file → model → YAML → model gives the same model."""
-        g = load_group_from_yaml(group_text("hand", ("a", "b")))
-        assert load_group_from_yaml(group_to_yaml(g)) == g
+        g = load_group_from_text(group_text("hand", ("a", "b")))
+        assert load_group_from_text(group_to_yaml(g)) == g
 
     def test_several_groups_round_trip(self) -> None:
         """group_to_yaml of several groups loads back as the same list."""
         groups = [rich_group(), PipelineGroup(name="other").add("a", "p")]
-        assert load_groups_from_yaml(group_to_yaml(groups)) == groups
+        assert load_groups_from_text(group_to_yaml(groups)) == groups
 
     def test_output_is_a_plain_spine_document(self) -> None:
         """group_to_yaml writes apiVersion, kind, metadata and spec readable by safe_load."""
@@ -434,17 +434,17 @@ class TestRoundTrip:
     def test_param_values_round_trip(self, value: Any) -> None:
         """A param value YAML could misread comes back equal, with the same type."""
         g = PipelineGroup(name="g").add("a", "p", params={"v": value})
-        back = load_group_from_yaml(group_to_yaml(g)).steps[0].params["v"]
+        back = load_group_from_text(group_to_yaml(g)).steps[0].params["v"]
         assert (back, type(back)) == (value, type(value))
 
     @pytest.mark.parametrize("key", ["on", "yes", "null", "1", "~", "a b", "ключ", "x: y"])
     def test_param_keys_round_trip_as_strings(self, key: str) -> None:
         """Param keys YAML could read as booleans, null or numbers come back as the same strings."""
         g = PipelineGroup(name="g").with_defaults(**{key: 1}).add("a", "p", params={key: 2})
-        back = load_group_from_yaml(group_to_yaml(g))
+        back = load_group_from_text(group_to_yaml(g))
         assert (list(back.defaults), list(back.steps[0].params)) == ([key], [key])
 
     def test_policy_enums_round_trip(self) -> None:
         """The policy comes back with its enum members, not strings."""
-        back = load_group_from_yaml(group_to_yaml(rich_group()))
+        back = load_group_from_text(group_to_yaml(rich_group()))
         assert (back.policy.execution, back.policy.on_failure) == (ExecutionMode.PARALLEL, FailurePolicy.CONTINUE)

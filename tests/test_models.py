@@ -18,7 +18,7 @@ from spine.orchestration import (
     StepStatus,
     group_status,
     group_to_yaml,
-    load_group_from_yaml,
+    load_group_from_text,
 )
 
 FINRA_YAML = """\
@@ -208,19 +208,19 @@ class TestSerialisation:
             PipelineGroup.from_dict({"apiVersion": "spine.io/v1", "kind": "PipelineGroup", "metadata": {"name": "g"}})
 
     def test_yaml_round_trip(self) -> None:
-        """group_to_yaml then load_group_from_yaml gives an equal group."""
+        """group_to_yaml then load_group_from_text gives an equal group."""
         group = finra_dsl()
-        assert load_group_from_yaml(group_to_yaml(group)) == group
+        assert load_group_from_text(group_to_yaml(group)) == group
 
     def test_yaml_and_dsl_are_equal(self) -> None:
         """The same group written in YAML and in the DSL gives equal models."""
-        from_yaml = load_group_from_yaml(FINRA_YAML, file="finra.yaml")
+        from_yaml = load_group_from_text(FINRA_YAML, file="finra.yaml")
         assert from_yaml == finra_dsl()
 
     def test_source_is_not_part_of_equality(self) -> None:
         """Groups loaded from different files are equal when their content is."""
-        one = load_group_from_yaml(FINRA_YAML, file="one.yaml")
-        two = load_group_from_yaml("\n\n" + FINRA_YAML, file="two.yaml")
+        one = load_group_from_text(FINRA_YAML, file="one.yaml")
+        two = load_group_from_text("\n\n" + FINRA_YAML, file="two.yaml")
         assert one.source is not None and one.source.file == "one.yaml"
         assert one == two
 
@@ -282,7 +282,7 @@ class TestGroupStatus:
 class TestEnums:
     def test_policy_fields_are_enums(self) -> None:
         """A loaded policy holds enum members, not strings."""
-        policy = load_group_from_yaml(FINRA_YAML).policy
+        policy = load_group_from_text(FINRA_YAML).policy
         assert policy.execution is ExecutionMode.PARALLEL
         assert policy.on_failure is FailurePolicy.CONTINUE
 

@@ -14,7 +14,7 @@ from spine.orchestration import (
     ParamLayer,
     PipelineGroup,
     PlanResolver,
-    load_group_from_yaml,
+    load_group_from_text,
     validate_group,
 )
 
@@ -217,7 +217,7 @@ spec:
     - {name: a, pipeline: p}
 """
         with pytest.raises(PlanResolutionError) as info:
-            PlanResolver().resolve(load_group_from_yaml(text, file="g.yaml"))
+            PlanResolver().resolve(load_group_from_text(text, file="g.yaml"))
         (finding,) = info.value.findings
         assert (finding.file, finding.line, finding.step) == ("g.yaml", 6, "a")
 

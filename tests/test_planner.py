@@ -17,7 +17,7 @@ from spine.core.errors import (
 )
 from spine.core.ids import new_batch_id
 from spine.framework import PipelineRegistry
-from spine.orchestration import PipelineGroup, PipelineStep, PlanResolver, load_group_from_yaml
+from spine.orchestration import PipelineGroup, PipelineStep, PlanResolver, load_group_from_text
 
 BATCH_ID = re.compile(r"^group_(?P<name>.+)_(?P<stamp>\d{8}T\d{6})_(?P<rand>[0-9a-f]{8})$")
 
@@ -127,7 +127,7 @@ spec:
     - {name: a, pipeline: p, depends_on: [zz]}
 """
         with pytest.raises(DependencyError) as info:
-            PlanResolver().resolve(load_group_from_yaml(text, file="g.yaml"))
+            PlanResolver().resolve(load_group_from_text(text, file="g.yaml"))
         assert info.value.findings[0].location == "g.yaml:6:43"
         assert "g.yaml:6:43" in str(info.value)
 

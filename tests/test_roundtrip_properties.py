@@ -15,8 +15,8 @@ from spine.orchestration import (
     PipelineStep,
     group_schema,
     group_to_yaml,
-    load_group_from_yaml,
-    load_groups_from_yaml,
+    load_group_from_text,
+    load_groups_from_text,
     validate_group,
 )
 from spine.testing import (
@@ -38,7 +38,7 @@ def error_codes_of(document: Any) -> set[str]:
     """What `spine group validate` reports for one document: its spec errors, or else the group's findings."""
     try:
         if isinstance(document, str):
-            group = load_group_from_yaml(document)
+            group = load_group_from_text(document)
         else:
             group = PipelineGroup.from_dict(document)
     except InvalidGroupSpecError as exc:
@@ -52,15 +52,15 @@ def error_codes_of(document: Any) -> set[str]:
 @ROUND_TRIP
 @given(groups(templates=True, max_steps=6))
 def test_yaml_round_trip_gives_an_equal_group(group):
-    """``load_group_from_yaml(group_to_yaml(g)) == g`` for any valid group: awkward names, YAML-lookalike keys and values, templates."""
-    assert load_group_from_yaml(group_to_yaml(group)) == group
+    """``load_group_from_text(group_to_yaml(g)) == g`` for any valid group: awkward names, YAML-lookalike keys and values, templates."""
+    assert load_group_from_text(group_to_yaml(group)) == group
 
 
 @pytest.mark.parametrize("value", [{"k": 1}, [], "text", None])
 def test_a_param_named_like_the_merge_key_round_trips(value):
     """A param literally named ``<<`` (quoted by the dumper) is a plain key, not a YAML merge, when loaded back."""
     group = PipelineGroup(name="g", steps=[PipelineStep("a", "p", params={"<<": value})])
-    assert load_group_from_yaml(group_to_yaml(group)) == group
+    assert load_group_from_text(group_to_yaml(group)) == group
 
 
 @ROUND_TRIP
@@ -77,7 +77,7 @@ def test_dict_round_trip_gives_an_equal_group(group):
 @given(st.lists(groups(max_steps=3), min_size=1, max_size=3))
 def test_multi_document_yaml_round_trip(many):
     """Several groups written as one ``---``-separated YAML text load back equal, in order."""
-    assert load_groups_from_yaml(group_to_yaml(many)) == many
+    assert load_groups_from_text(group_to_yaml(many)) == many
 
 
 @PROPERTY
@@ -89,7 +89,7 @@ def test_step_names_survive_yaml_byte_for_byte(name):
         name="g",
         steps=[PipelineStep(name, "p", params={"who": name}), PipelineStep(other, "p", depends_on=[name])],
     )
-    back = load_group_from_yaml(group_to_yaml(group).encode("utf-8"))
+    back = load_group_from_text(group_to_yaml(group).encode("utf-8"))
     assert back.steps[0].name.encode("utf-8") == name.encode("utf-8")
     assert back.steps[1].depends_on == (name,)
     assert back.steps[0].params["who"] == name
@@ -148,7 +148,7 @@ def test_broken_documents_as_yaml_report_exactly_their_findings(pair):
 def test_any_text_loads_or_raises_a_group_error(data):
     """Any text or bytes — random, or a valid group with junk spliced in — either loads or raises a GroupError subclass, nothing else."""
     try:
-        load_group_from_yaml(data)
+        load_group_from_text(data)
     except GroupError:
         pass
 

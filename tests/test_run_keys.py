@@ -12,7 +12,7 @@ from spine.orchestration import (
     PlanResolver,
     group_schema,
     group_to_yaml,
-    load_group_from_yaml,
+    load_group_from_text,
 )
 from spine.orchestration.spec import parse_document
 from spine.yamlio.reader import read_documents
@@ -140,13 +140,13 @@ class TestRoundTrip:
         )
         text = group_to_yaml(group)
         assert "retries: 2" in text and "timeout_seconds: 600" in text
-        assert load_group_from_yaml(text) == group
+        assert load_group_from_text(text) == group
 
     def test_explicit_zero_retries_on_a_step_is_kept(self) -> None:
         """retries: 0 on a step is written back: it overrides a policy that retries."""
         group = PipelineGroup(name="g").add("a", "p", retries=0).with_policy(retries=3)
         assert group.to_dict()["spec"]["pipelines"][0]["retries"] == 0
-        assert load_group_from_yaml(group_to_yaml(group)).steps[0].retries == 0
+        assert load_group_from_text(group_to_yaml(group)).steps[0].retries == 0
 
     def test_default_policy_writes_no_run_keys(self) -> None:
         """A policy with the default run keys does not write them."""

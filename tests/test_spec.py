@@ -9,7 +9,7 @@ import pytest
 
 from spine.core.errors import InvalidGroupSpecError
 from spine.core.findings import Finding
-from spine.orchestration.loader import group_to_yaml, load_group_from_yaml
+from spine.orchestration.loader import group_to_yaml, load_group_from_text
 from spine.orchestration.models import (
     ExecutionMode,
     ExecutionPolicy,
@@ -432,27 +432,27 @@ class TestAwkwardNames:
     @pytest.mark.parametrize("name", AWKWARD_STEP_NAMES.values(), ids=AWKWARD_STEP_NAMES.keys())
     def test_awkward_name_survives_byte_for_byte(self, name: str) -> None:
         """load → model → group_to_yaml → load keeps the step name's exact bytes."""
-        first = load_group_from_yaml(awkward_group(name))
-        again = load_group_from_yaml(group_to_yaml(first))
+        first = load_group_from_text(awkward_group(name))
+        again = load_group_from_text(group_to_yaml(first))
         assert [s.name.encode("utf-8") for s in again.steps] == [name.encode("utf-8"), b"after"]
 
     @pytest.mark.parametrize("name", AWKWARD_STEP_NAMES.values(), ids=AWKWARD_STEP_NAMES.keys())
     def test_awkward_dependency_survives_byte_for_byte(self, name: str) -> None:
         """A depends_on item naming an awkward step keeps its exact bytes through the round trip."""
-        again = load_group_from_yaml(group_to_yaml(load_group_from_yaml(awkward_group(name))))
+        again = load_group_from_text(group_to_yaml(load_group_from_text(awkward_group(name))))
         assert [d.encode("utf-8") for d in again.steps[1].depends_on] == [name.encode("utf-8")]
 
     @pytest.mark.parametrize("name", AWKWARD_STEP_NAMES.values(), ids=AWKWARD_STEP_NAMES.keys())
     def test_awkward_param_survives(self, name: str) -> None:
         """The same text as a param key and value comes back unchanged."""
-        again = load_group_from_yaml(group_to_yaml(load_group_from_yaml(awkward_group(name))))
+        again = load_group_from_text(group_to_yaml(load_group_from_text(awkward_group(name))))
         assert dict(again.steps[0].params) == {name: name}
 
     @pytest.mark.parametrize("name", AWKWARD_STEP_NAMES.values(), ids=AWKWARD_STEP_NAMES.keys())
     def test_awkward_name_round_trips_the_whole_group(self, name: str) -> None:
         """The whole group is equal after the round trip."""
-        first = load_group_from_yaml(awkward_group(name))
-        assert load_group_from_yaml(group_to_yaml(first)) == first
+        first = load_group_from_text(awkward_group(name))
+        assert load_group_from_text(group_to_yaml(first)) == first
 
 
 POLICY = "  policy:\n"

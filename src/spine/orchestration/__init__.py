@@ -4,16 +4,29 @@ Everything public is re-exported here; ``__all__`` is checked by a test so it ca
 drift from the public names.
 """
 
+from spine.core.errors import (
+    CycleDetectedError,
+    DependencyError,
+    GroupError,
+    GroupNotFoundError,
+    InvalidGroupSpecError,
+    PlanResolutionError,
+    StepNotFoundError,
+)
 from spine.orchestration.graph import GraphAnalysis, analyze
 from spine.lint.rules import lint_group
 from spine.orchestration.loader import (
     LoadedGroup,
     group_to_yaml,
     iter_group_files,
+    load_group_from_text,
     load_group_from_yaml,
     load_groups,
+    load_groups_from_directory,
+    load_groups_from_text,
     load_groups_from_yaml,
     scan,
+    validate_yaml_schema,
 )
 from spine.orchestration.models import (
     API_VERSION,
@@ -37,7 +50,15 @@ from spine.orchestration.planner import (
     check_pipelines,
     validate_group,
 )
-from spine.orchestration.registry import GroupRegistry, default_group_registry, register_group
+from spine.orchestration.registry import (
+    GroupRegistry,
+    clear_group_registry,
+    default_group_registry,
+    get_group,
+    group_exists,
+    list_groups,
+    register_group,
+)
 from spine.orchestration.schema import group_schema, schema_text
 from spine.orchestration.source import SourceMap
 from spine.yamlio.reader import Limits
@@ -60,44 +81,59 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "API_VERSION",
     "KIND",
+    "CycleDetectedError",
+    "DependencyError",
     "ExecutionMode",
     "ExecutionPlan",
     "ExecutionPolicy",
     "FailurePolicy",
     "GraphAnalysis",
+    "GroupError",
     "GroupExecutionResult",
     "GroupExecutionStatus",
+    "GroupNotFoundError",
     "GroupRegistry",
     "GroupRunStatus",
     "GroupRunner",
+    "InvalidGroupSpecError",
     "Limits",
     "LoadedGroup",
     "ParamLayer",
     "ParamSource",
     "PipelineGroup",
     "PipelineStep",
+    "PlanResolutionError",
     "PlanResolver",
     "PlannedStep",
     "SourceMap",
     "StepExecution",
+    "StepNotFoundError",
     "StepStatus",
     "analyze",
     "check_group",
     "check_pipelines",
+    "clear_group_registry",
     "default_group_registry",
+    "get_group",
     "get_runner",
+    "group_exists",
     "group_name_problem",
     "group_schema",
     "group_status",
     "group_to_yaml",
     "iter_group_files",
     "lint_group",
+    "list_groups",
+    "load_group_from_text",
     "load_group_from_yaml",
     "load_groups",
+    "load_groups_from_directory",
+    "load_groups_from_text",
     "load_groups_from_yaml",
     "register_group",
     "scan",
     "schema_text",
     "step_name_problem",
     "validate_group",
+    "validate_yaml_schema",
 ]

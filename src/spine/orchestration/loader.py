@@ -21,7 +21,7 @@ import yaml
 from spine.core.errors import InvalidGroupSpecError
 from spine.core.findings import Finding
 from spine.orchestration.models import PipelineGroup
-from spine.orchestration.spec import parse_document
+from spine.orchestration.spec import group_from_document, parse_document
 from spine.yamlio.reader import Limits, gc_paused, read_bytes, read_documents
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -133,31 +133,60 @@ def scan(paths: Iterable[str | os.PathLike[str]], limits: Limits | None = None) 
 
 def load_groups(path: str | os.PathLike[str], limits: Limits | None = None) -> list[PipelineGroup]:
     """Every group in a file or folder; raises :class:`InvalidGroupSpecError` with every problem."""
+    name = os.fsdecode(path)
+    if not os.path.exists(name):
+        _refuse_text(name, "load_groups", "load_groups_from_text")
     try:
         loaded = scan([path], limits)
     except FileNotFoundError as exc:
-        raise InvalidGroupSpecError(findings=[Finding("file-not-found", f"no such file or folder: {exc}", file=str(path))]) from exc
-    findings = [f for lg in loaded for f in lg.findings]
-    if findings:
-        raise InvalidGroupSpecError(findings=findings)
-    return [lg.group for lg in loaded if lg.group is not None]  # no findings: all valid
+        raise _not_found(str(exc)) from exc
+    return _strict(loaded)
 
 
-def load_group_from_yaml(text: str | bytes, *, file: str | None = None, limits: Limits | None = None) -> PipelineGroup:
-    """Exactly one group from YAML text; raises :class:`InvalidGroupSpecError`."""
+def load_group_from_yaml(path: str | os.PathLike[str], *, limits: Limits | None = None) -> PipelineGroup:
+    """Exactly one group from the YAML file at ``path``; raises :class:`InvalidGroupSpecError`.
+
+    ``path`` is a file path (``str`` or path-like). When no file has that name and the
+    string looks like YAML text, it is refused with a ``wrong-loader`` finding naming
+    :func:`load_group_from_text`: text and paths are never guessed one for the other.
+    Like every loader it checks the file and the format, not the graph: see
+    :func:`~spine.orchestration.validate_group`.
+    """
+    file = _group_file(path, "load_group_from_yaml", "load_group_from_text")
+    return _exactly_one(_strict(read_file(file, limits)), file)
+
+
+def load_groups_from_yaml(path: str | os.PathLike[str], *, limits: Limits | None = None) -> list[PipelineGroup]:
+    """Every group in the YAML file at ``path`` (``---``-separated documents); raises with every problem."""
+    file = _group_file(path, "load_groups_from_yaml", "load_groups_from_text")
+    return _strict(read_file(file, limits))
+
+
+def load_groups_from_directory(path: str | os.PathLike[str], *, limits: Limits | None = None) -> list[PipelineGroup]:
+    """Every group in every ``*.yaml``/``*.yml`` file under the folder ``path`` (recursively,
+    hidden folders skipped, sorted by path); raises :class:`InvalidGroupSpecError` with
+    every problem of every file. A folder without group files gives ``[]``."""
+    folder = os.fsdecode(path)
+    if not os.path.isdir(folder):
+        if os.path.exists(folder):
+            raise _wrong_loader(folder, f"{folder!r} is a file, not a folder; call load_group_from_yaml(path) or load_groups_from_yaml(path) for one file")
+        raise _not_found(folder)
+    return _strict(scan([folder], limits))
+
+
+def load_group_from_text(text: str | bytes, *, file: str | None = None, limits: Limits | None = None) -> PipelineGroup:
+    """Exactly one group from YAML ``text`` (``file`` labels the findings); raises :class:`InvalidGroupSpecError`."""
     docs = [d for d in read_documents(text, file, limits) if d.value is not None]
     if len(docs) != 1:
-        raise InvalidGroupSpecError(
-            findings=[Finding("not-one-group", f"expected exactly one group document, found {len(docs)}", file=file, line=1, column=1)]
-        )
+        raise _not_one(len(docs), file)
     group, findings = parse_document(docs[0])
     if findings or group is None:
         raise InvalidGroupSpecError(findings=findings)
     return group
 
 
-def load_groups_from_yaml(text: str | bytes, *, file: str | None = None, limits: Limits | None = None) -> list[PipelineGroup]:
-    """Every group in YAML text (``---``-separated); raises with every problem."""
+def load_groups_from_text(text: str | bytes, *, file: str | None = None, limits: Limits | None = None) -> list[PipelineGroup]:
+    """Every group in YAML ``text`` (``---``-separated); raises with every problem."""
     groups: list[PipelineGroup] = []
     findings: list[Finding] = []
     for doc in read_documents(text, file, limits):
@@ -170,6 +199,78 @@ def load_groups_from_yaml(text: str | bytes, *, file: str | None = None, limits:
     if findings:
         raise InvalidGroupSpecError(findings=findings)
     return groups
+
+
+def validate_yaml_schema(data: Any, *, file: str | None = None) -> list[Finding]:
+    """The format's findings for one already-parsed group document (a ``dict``), ``[]`` when it is valid.
+
+    The same checks as loading a file (keys, types, values, names), without positions:
+    the document no longer knows its lines. Graph problems (missing dependencies,
+    cycles) are :func:`~spine.orchestration.validate_group`'s.
+    """
+    try:
+        group_from_document(data, file=file)
+    except InvalidGroupSpecError as exc:
+        return list(exc.findings)
+    return []
+
+
+# A string with a line break, or that starts like a group document or a mapping, is YAML
+# text; a file name hardly ever does. Only consulted when no such file exists.
+_TEXT_STARTS = ("apiVersion", "kind:", "metadata:", "spec:", "---", "{", "%YAML")
+
+
+def _looks_like_text(name: str) -> bool:
+    return "\n" in name or "\r" in name or name.lstrip().startswith(_TEXT_STARTS)
+
+
+def _group_file(path: str | os.PathLike[str] | bytes, function: str, text_function: str) -> str:
+    """``path`` as a file name, or the finding that says why it is not one."""
+    name = os.fsdecode(path)
+    if os.path.isfile(name):  # False, not an error, for a name too long for the OS or with a NUL
+        return name
+    if os.path.isdir(name):
+        raise _wrong_loader(name, f"{name!r} is a folder; call load_groups_from_directory(path) for every group in it")
+    _refuse_text(name, function, text_function)
+    raise _not_found(name)
+
+
+def _refuse_text(name: str, function: str, text_function: str) -> None:
+    """Raise ``wrong-loader`` when ``name``, which names no file, looks like YAML text."""
+    if _looks_like_text(name):
+        raise _wrong_loader(
+            None,
+            f"{function}() takes a path, and this looks like YAML text ({name[:40]!r}…); "
+            f"call {text_function}(text) for text",
+        )
+
+
+def _strict(loaded: list[LoadedGroup]) -> list[PipelineGroup]:
+    findings = [f for lg in loaded for f in lg.findings]
+    if findings:
+        raise InvalidGroupSpecError(findings=findings)
+    return [lg.group for lg in loaded if lg.group is not None]  # no findings: all valid
+
+
+def _exactly_one(groups: list[PipelineGroup], file: str) -> PipelineGroup:
+    if len(groups) != 1:
+        raise _not_one(len(groups), file)
+    return groups[0]
+
+
+def _not_one(found: int, file: str | None) -> InvalidGroupSpecError:
+    plural = "load_groups_from_yaml(path)" if file is not None else "load_groups_from_text(text)"
+    return InvalidGroupSpecError(
+        findings=[Finding("not-one-group", f"expected exactly one group document, found {found}; call {plural} for every group", file=file, line=1, column=1)]
+    )
+
+
+def _wrong_loader(file: str | None, message: str) -> InvalidGroupSpecError:
+    return InvalidGroupSpecError(findings=[Finding("wrong-loader", message, file=file)])
+
+
+def _not_found(name: str) -> InvalidGroupSpecError:
+    return InvalidGroupSpecError(findings=[Finding("file-not-found", f"no such file or folder: {name}", file=name)])
 
 
 def group_to_yaml(group: PipelineGroup | Iterable[PipelineGroup]) -> str:
@@ -190,10 +291,14 @@ __all__ = [
     "LoadedGroup",
     "group_to_yaml",
     "iter_group_files",
+    "load_group_from_text",
     "load_group_from_yaml",
     "load_groups",
+    "load_groups_from_directory",
+    "load_groups_from_text",
     "load_groups_from_yaml",
     "read_file",
     "read_text",
     "scan",
+    "validate_yaml_schema",
 ]

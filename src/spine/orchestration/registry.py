@@ -4,6 +4,10 @@
 a function that builds a group (``@register_group`` or ``@register_group(registry=r)``);
 the decorator calls the function once, registers what it returns and binds the name to
 the group.
+
+The module functions of the original spine-core — :func:`get_group`,
+:func:`list_groups`, :func:`group_exists`, :func:`clear_group_registry` — work on
+:data:`default_group_registry`, the registry ``register_group`` writes to by default.
 """
 
 from __future__ import annotations
@@ -85,3 +89,23 @@ def register_group(group: Any = None, *, registry: GroupRegistry | None = None, 
             raise TypeError(f"@register_group: {getattr(group, '__name__', group)!r} must return a PipelineGroup, got {type(built).__name__}")
         return target.register(built, replace=replace)
     raise TypeError(f"register_group needs a PipelineGroup or a function returning one, got {type(group).__name__}")
+
+
+def get_group(name: str) -> PipelineGroup:
+    """The registered group named ``name``; :class:`GroupNotFoundError` (with the closest name) if none."""
+    return default_group_registry.get(name)
+
+
+def list_groups(domain: str | None = None) -> list[str]:
+    """The names of the registered groups, sorted; only those of ``domain`` when given."""
+    return [g.name for g in default_group_registry.list(domain)]
+
+
+def group_exists(name: str) -> bool:
+    """Whether a group named ``name`` is registered."""
+    return name in default_group_registry
+
+
+def clear_group_registry() -> None:
+    """Forget every registered group (for tests)."""
+    default_group_registry.clear()
