@@ -208,6 +208,11 @@ class TestTextIsNotAPath:
             load_group_from_yaml(tmp_path)
         assert codes(info) == ["wrong-loader"]
 
+    def test_two_groups_in_text_names_the_text_function(self) -> None:
+        """Two groups given to load_group_from_text (even labelled with a file) point to load_groups_from_text."""
+        with pytest.raises(InvalidGroupSpecError, match=r"call load_groups_from_text\(text\)"):
+            load_group_from_text(group_text("a") + "---\n" + group_text("b"), file="two.yaml")
+
     def test_text_functions_read_text(self) -> None:
         """load_group_from_text and load_groups_from_text read YAML text."""
         assert load_group_from_text(WEEKLY).name == "finra.weekly_refresh"

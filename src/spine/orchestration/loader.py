@@ -1,9 +1,14 @@
 """Files → groups. The only module here that touches the file system.
 
-``load_groups(path)`` is the strict call (raise with every finding); ``scan(paths)`` is
-what ``spine group validate`` uses: it never raises for bad input, it returns one
-:class:`LoadedGroup` per document (or per unreadable file) with its findings, so one bad
-file does not hide the problems of the others.
+The strict calls raise one :class:`InvalidGroupSpecError` with every finding:
+``load_group_from_yaml(path)`` (one group in a file), ``load_groups_from_yaml(path)``
+(every group in a file), ``load_groups_from_directory(path)``, ``load_groups(path)`` (a
+file or a folder) — the original spine-core names, which take *paths* — and
+``load_group_from_text(text)`` / ``load_groups_from_text(text)`` for YAML text. A path
+function never takes text for a path or the reverse: see :func:`_group_file`.
+``scan(paths)`` is what ``spine group validate`` uses: it never raises for bad input, it
+returns one :class:`LoadedGroup` per document (or per unreadable file) with its
+findings, so one bad file does not hide the problems of the others.
 """
 
 from __future__ import annotations
@@ -132,7 +137,10 @@ def scan(paths: Iterable[str | os.PathLike[str]], limits: Limits | None = None) 
 
 
 def load_groups(path: str | os.PathLike[str], limits: Limits | None = None) -> list[PipelineGroup]:
-    """Every group in a file or folder; raises :class:`InvalidGroupSpecError` with every problem."""
+    """Every group in a file or folder; raises :class:`InvalidGroupSpecError` with every problem.
+
+    YAML text given here is refused (``wrong-loader``, naming :func:`load_groups_from_text`).
+    """
     name = os.fsdecode(path)
     if not os.path.exists(name):
         _refuse_text(name, "load_groups", "load_groups_from_text")
@@ -153,7 +161,10 @@ def load_group_from_yaml(path: str | os.PathLike[str], *, limits: Limits | None 
     :func:`~spine.orchestration.validate_group`.
     """
     file = _group_file(path, "load_group_from_yaml", "load_group_from_text")
-    return _exactly_one(_strict(read_file(file, limits)), file)
+    groups = _strict(read_file(file, limits))
+    if len(groups) != 1:
+        raise _not_one(len(groups), file, "load_groups_from_yaml(path)")
+    return groups[0]
 
 
 def load_groups_from_yaml(path: str | os.PathLike[str], *, limits: Limits | None = None) -> list[PipelineGroup]:
@@ -178,7 +189,7 @@ def load_group_from_text(text: str | bytes, *, file: str | None = None, limits: 
     """Exactly one group from YAML ``text`` (``file`` labels the findings); raises :class:`InvalidGroupSpecError`."""
     docs = [d for d in read_documents(text, file, limits) if d.value is not None]
     if len(docs) != 1:
-        raise _not_one(len(docs), file)
+        raise _not_one(len(docs), file, "load_groups_from_text(text)")
     group, findings = parse_document(docs[0])
     if findings or group is None:
         raise InvalidGroupSpecError(findings=findings)
@@ -252,14 +263,7 @@ def _strict(loaded: list[LoadedGroup]) -> list[PipelineGroup]:
     return [lg.group for lg in loaded if lg.group is not None]  # no findings: all valid
 
 
-def _exactly_one(groups: list[PipelineGroup], file: str) -> PipelineGroup:
-    if len(groups) != 1:
-        raise _not_one(len(groups), file)
-    return groups[0]
-
-
-def _not_one(found: int, file: str | None) -> InvalidGroupSpecError:
-    plural = "load_groups_from_yaml(path)" if file is not None else "load_groups_from_text(text)"
+def _not_one(found: int, file: str | None, plural: str) -> InvalidGroupSpecError:
     return InvalidGroupSpecError(
         findings=[Finding("not-one-group", f"expected exactly one group document, found {found}; call {plural} for every group", file=file, line=1, column=1)]
     )

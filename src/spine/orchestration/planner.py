@@ -47,7 +47,7 @@ from spine.orchestration.params import (
     templates_in,
 )
 from spine.orchestration.spec import check_fields
-from spine.core.suggest import did_you_mean
+from spine.core.suggest import Suggester, did_you_mean
 from spine.yamlio.reader import gc_paused
 
 
@@ -145,7 +145,7 @@ def check_pipelines(group: PipelineGroup, registry: PipelineRegistry) -> list[Fi
     src = group.source
     file = src.file if src else None
     findings: list[Finding] = []
-    names = registry.names()
+    pipelines = Suggester(registry.names())  # one pool for every step: asked once per unknown name
     for i, step in enumerate(group.steps):
         spec = registry.get(step.pipeline)
         if spec is None:
@@ -154,7 +154,7 @@ def check_pipelines(group: PipelineGroup, registry: PipelineRegistry) -> list[Fi
                 Finding(
                     "unknown-pipeline",
                     f"step {step.name!r} calls pipeline {step.pipeline!r}, which is not registered"
-                    f"{did_you_mean(step.pipeline, names)} (see `spine pipeline list`)",
+                    f"{pipelines.did_you_mean(step.pipeline)} (see `spine pipeline list`)",
                     file=file, line=pos[0], column=pos[1], group=group.name, step=step.name,
                 )
             )
