@@ -57,7 +57,7 @@ class Suggester:
     fine as long as it does not change afterwards); duplicates keep their first place.
     """
 
-    __slots__ = ("_source", "_pool", "_index", "_memo", "_extract", "_scorer")
+    __slots__ = ("_extract", "_index", "_memo", "_pool", "_scorer", "_source")
 
     def __init__(self, candidates: Iterable[str]) -> None:
         self._source: Iterable[str] | None = candidates

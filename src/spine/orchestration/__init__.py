@@ -13,8 +13,8 @@ from spine.core.errors import (
     PlanResolutionError,
     StepNotFoundError,
 )
-from spine.orchestration.graph import GraphAnalysis, analyze
 from spine.lint.rules import lint_group
+from spine.orchestration.graph import GraphAnalysis, analyze
 from spine.orchestration.loader import (
     LoadedGroup,
     group_to_yaml,

@@ -25,8 +25,8 @@ from typing import Any
 import networkx as nx
 
 from spine.core.findings import Finding
-from spine.orchestration.models import PipelineGroup
 from spine.core.suggest import Suggester
+from spine.orchestration.models import PipelineGroup
 
 
 @dataclass(slots=True)

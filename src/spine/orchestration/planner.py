@@ -32,6 +32,7 @@ from spine.core.errors import (
 )
 from spine.core.findings import Finding, Severity
 from spine.core.ids import new_batch_id
+from spine.core.suggest import Suggester, did_you_mean
 from spine.framework.registry import PipelineRegistry, PipelineSpec
 from spine.orchestration.graph import GraphAnalysis, analyze
 from spine.orchestration.models import PipelineGroup
@@ -47,7 +48,6 @@ from spine.orchestration.params import (
     templates_in,
 )
 from spine.orchestration.spec import check_fields
-from spine.core.suggest import Suggester, did_you_mean
 from spine.yamlio.reader import gc_paused
 
 

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator
 from typing import Any, overload
 
 from spine.core.errors import GroupNotFoundError
-from spine.orchestration.models import PipelineGroup
 from spine.core.suggest import did_you_mean
+from spine.orchestration.models import PipelineGroup
 
 
 class GroupRegistry:
