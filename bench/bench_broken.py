@@ -16,8 +16,8 @@ their ratio, measured in the same run. The cost compared is **CPU time** (user +
 on a shared machine wall time mostly measures the neighbours (it is recorded too, and its
 ratio printed next to the target):
 
-* **library** — ``scan([file])`` then ``check_group(group)`` (errors and lint), timed
-  in-process, imports excluded; afterwards, untimed, the findings are checked against
+* **library** — ``spine.check.check_paths([file])``, the checking pipeline
+  ``validate`` runs (errors, lint, run params), timed in-process, imports excluded; afterwards, untimed, the findings are checked against
   what the generator planted: every ``(step, missing)`` pair exactly, at its line and
   column, one cycle finding per planted cycle, each a real closed path — a wrong answer
   fails the benchmark (exit 3). How often "did you mean" names the intended step is
@@ -197,21 +197,21 @@ def _vmhwm_kib() -> int:
 
 
 def measure_library(path: str, broken: bool) -> dict[str, Any]:
-    """``scan`` + ``check_group`` as ``spine group validate`` runs them; then the check (untimed)."""
+    """``check_paths([file])``, what ``spine group validate`` runs; then the check (untimed)."""
     t0 = time.perf_counter()
-    from spine.orchestration import check_group, scan
+    from spine.check import check_paths
 
     t1, c1 = time.perf_counter(), time.process_time()
-    loaded = scan([path])
-    findings = [*loaded[0].findings, *check_group(loaded[0].group)]
+    report = check_paths([path])
     t2, c2 = time.perf_counter(), time.process_time()
+    findings = list(report.all_findings())
     rss = _vmhwm_kib()
     codes: dict[str, int] = {}
     for f in findings:
         codes[f.code] = codes.get(f.code, 0) + 1
     result: dict[str, Any] = {"import_s": t1 - t0, "work_s": t2 - t1, "cpu_s": c2 - c1, "maxrss_kib": rss, "codes": codes}
     if broken:
-        result["check"] = check_findings(path, loaded[0].group, findings)
+        result["check"] = check_findings(path, report.groups[0].group, findings)
     elif any(f.severity.value == "error" for f in findings):
         raise SystemExit(f"the valid group has errors: {[str(f) for f in findings[:3]]}")
     return result
@@ -265,12 +265,11 @@ def profile(path: str, out: str) -> dict[str, Any]:
     import io
     import pstats
 
-    from spine.orchestration import check_group, scan
+    from spine.check import check_paths
 
     prof = cProfile.Profile()
     prof.enable()
-    loaded = scan([path])
-    check_group(loaded[0].group)
+    check_paths([path])
     prof.disable()
     buf = io.StringIO()
     stats = pstats.Stats(prof, stream=buf)
@@ -384,7 +383,7 @@ def print_report(results: dict[str, Any]) -> list[tuple[bool, str]]:
               f"{s['library_valid_cpu_s']:>9.2f} {s['library_broken_cpu_s']:>10.2f} {s['library_ratio']:>6.2f} "
               f"{s['cli_valid_cpu_s']:>9.2f} {s['cli_broken_cpu_s']:>10.2f} {s['cli_ratio']:>6.2f} "
               f"{max(s['peak_rss_mib'].values()):>8.0f} {chk['suggested_the_intended_step'] / chk['typos']:>17.1%}")
-    print("  library = scan([file]) + check_group(group), in-process, imports excluded; cli = `spine group validate FILE`,")
+    print("  library = spine.check.check_paths([file]), in-process, imports excluded; cli = `spine group validate FILE`,")
     print("  the whole process. CPU time (user + system), because wall time on a shared machine measures the neighbours.")
     print("  The broken group's findings were checked against what was planted (every missing pair at its line:column,")
     print("  one real closed path per cycle). 'did you mean right' = the suggestion is the step the typo came from (a")
