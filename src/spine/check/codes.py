@@ -52,6 +52,7 @@ ERROR_CODES = (
     "unsupported-tag",
     "wrong-api-version",
     "wrong-kind",
+    "wrong-loader",
     "wrong-type",
     "yaml-encoding",
     "yaml-syntax",
