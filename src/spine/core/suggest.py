@@ -12,15 +12,14 @@ answers are memoised per name. A pool of at most :data:`SCAN_LIMIT` names is sca
 full (rapidfuzz, C++): the answer is exactly the closest candidate. A bigger pool — the
 steps of a 100k-step group, asked for thousands of misspelt dependencies — gets a
 character 4-gram index, built lazily on the first question, in time linear in the pool's
-total length. A question then scores a *shortlist*: the candidates containing the name's rarest 4-gram,
-then those of the next rarest while the shortlist stays within :data:`SHORTLIST` (a
-4-gram shared by more than :data:`MAX_POSTING` candidates narrows nothing down and is
-not used). A typo leaves most
-of a name's 4-grams intact, so the intended name is on the shortlist; the cost of a
-question no longer grows with the pool, and "did you mean" is near-linear overall.
-The index can miss a candidate the full scan would have found — one sharing no rare
-4-gram with the name — and then suggests the best of its shortlist or nothing; it never
-suggests anything below the cutoff.
+total length. A question then scores a *shortlist*: the candidates containing the
+name's rarest 4-gram, then those of the next rarest while the shortlist stays within
+:data:`SHORTLIST` (a 4-gram shared by more than :data:`MAX_POSTING` candidates narrows
+nothing down and is not used). A typo leaves most of a name's 4-grams intact, so the
+intended name is on the shortlist; the cost of a question no longer grows with the pool,
+and "did you mean" is near-linear overall. The index can miss a candidate the full scan
+would have found — one sharing no rare 4-gram with the name — and then suggests the best
+of its shortlist or nothing; it never suggests anything below the cutoff.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ CUTOFF = 0.6
 SCAN_LIMIT = 2_000
 #: Length of the grams that index bigger pools.
 GRAM = 4
-#: Largest shortlist a question of a big pool scores.
+#: A big pool's shortlist takes the next rarest 4-gram's candidates only while it stays this small.
 SHORTLIST = 64
 #: A gram in more candidates than this does not narrow anything down; it is not used.
 MAX_POSTING = 512
