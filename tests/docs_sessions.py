@@ -43,7 +43,9 @@ decimal durations (``0.05 s``, ``1.55s``, ``seconds=0.002``, ``time``'s ``0m1.5s
 ``<n> s``; runs of ``=`` (pytest's banners, whose width follows a duration) -> ``===``.
 Paths are not masked but replaced: the real scratch folder by its ``as`` name, so a wrong
 path still shows. Every command runs with the same environment (``environment()``):
-80 columns, UTF-8, UTC, no ``SPINE_*``, and a git without user configuration.
+80 columns, UTF-8, UTC, no ``SPINE_*`` but where the outside programs are (a program
+hidden from the tests is hidden from the sessions), and a git without user configuration.
+``needs=dot`` (or ``chromium``) also marks the test ``needs_dot`` (``needs_chromium``).
 """
 
 from __future__ import annotations
@@ -326,10 +328,11 @@ def reconcile(shown: Sequence[str], printed: Sequence[str], extra_masks: Sequenc
     """
     ms = [mask(s, extra_masks) for s in shown]
     mp = [mask(p, extra_masks) for p in printed]
-    if any_order:
+    if any_order:  # a multiset, but the last shown line must still be printed last
         wanted = Counter(s for s in ms if s != ELLIPSIS)
         have = Counter(mp)
         ok = not (wanted - have) and (ELLIPSIS in ms or wanted == have)
+        ok = ok and (not ms or ms[-1] == ELLIPSIS or (bool(mp) and _line_matches(ms[-1], mp[-1])))
         return ok, list(shown) if ok else [p.rstrip() for p in printed]
     n, m = len(ms), len(mp)
     inf = float("inf")
@@ -433,6 +436,21 @@ _SHIMS = {
 }
 
 _DROP_ENV = ("NO_COLOR", "FORCE_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "PYTHONPATH", "COLUMNS", "LINES", "CI")
+#: Where the outside programs are (tests/_tools.py): kept, so a program hidden from the tests
+#: (``SPINE_DOT=/nonexistent``) is hidden from the sessions too.
+TOOL_VARIABLES = {"dot": "SPINE_DOT", "chromium": "SPINE_CHROMIUM", "node": "SPINE_NODE"}
+
+
+def missing_tools(tools: Iterable[str], env: dict[str, str]) -> list[str]:
+    """The programs of ``tools`` that cannot be used, each with why (a hidden one included)."""
+    out = []
+    for tool in tools:
+        hidden = env.get(TOOL_VARIABLES.get(tool, ""), "")
+        if hidden and not os.path.exists(hidden):
+            out.append(f"{tool} is hidden ({TOOL_VARIABLES[tool]}={hidden} does not exist)")
+        elif not hidden and shutil.which(tool, path=env["PATH"]) is None:
+            out.append(f"{tool} is not on PATH")
+    return out
 
 
 def make_shims(folder: Path) -> Path:
@@ -446,10 +464,11 @@ def make_shims(folder: Path) -> Path:
 
 
 def environment(shims: Path) -> dict[str, str]:
-    """The environment of every session: the shims first on PATH, no SPINE_* settings,
-    80 columns, UTF-8, UTC, unbuffered Python (so stdout and stderr interleave as written)
-    and a git that reads no user configuration."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPINE_", "GIT_")) and k not in _DROP_ENV}
+    """The environment of every session: the shims first on PATH, no SPINE_* settings but
+    the programs' locations (``TOOL_VARIABLES``), 80 columns, UTF-8, UTC, unbuffered Python
+    (so stdout and stderr interleave as written) and a git without user configuration."""
+    keep = set(TOOL_VARIABLES.values())
+    env = {k: v for k, v in os.environ.items() if (k in keep or not k.startswith(("SPINE_", "GIT_"))) and k not in _DROP_ENV}
     env.update(
         PATH=f"{shims}{os.pathsep}{os.environ.get('PATH', '')}",
         COLUMNS="80",
@@ -488,18 +507,19 @@ def _script(session: Session, setup_log: Path) -> str:
 
 
 def _substitute(text: str, real: Path, shown_as: str | None) -> str:
+    """``text`` with the folder's real path written as the docs show it (``as=``: relative)."""
     if shown_as is None:
         return text
     for form in {str(real), str(real.resolve())}:
-        text = text.replace(form, shown_as)
+        text = text.replace(form + os.sep, shown_as + os.sep if shown_as else "").replace(form, shown_as or ".")
     return text
 
 
 def run_session(session: Session, cwd: Path, source: Path, env: dict[str, str]) -> Result:
     """Run the commands of ``session`` in ``cwd`` and split what they print per command."""
-    missing = [tool for tool in session.settings.needs if shutil.which(tool, path=env["PATH"]) is None]
+    missing = missing_tools(session.settings.needs, env)
     if missing:
-        return Result([None] * len(session.commands), skipped=f"{', '.join(missing)} not on PATH")
+        return Result([None] * len(session.commands), skipped="; ".join(missing))
     with tempfile.TemporaryDirectory(prefix="docs-session-") as tmp:
         script = _script(session, Path(tmp) / "setup.log")
         proc = subprocess.Popen(
@@ -589,9 +609,9 @@ class Runner:
         return target, None
 
     def _run_chain(self, page: Page, chain: list[Session]) -> dict[int, Result]:
-        missing = [tool for tool in chain[0].settings.needs if shutil.which(tool, path=self.env["PATH"]) is None]
+        missing = missing_tools(chain[0].settings.needs, self.env)
         if missing:  # the folder's preparation may need them too
-            skipped = f"{', '.join(missing)} not on PATH"
+            skipped = "; ".join(missing)
             return {session.line: Result([None] * len(session.commands), skipped=skipped) for session in chain}
         cwd, problem = self._folder(page, chain[0].settings)
         results = {}
