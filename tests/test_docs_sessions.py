@@ -44,7 +44,7 @@ def runner(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     """One runner for the module, started at once on every page that a selected test needs."""
     run = ds.Runner(tmp_path_factory.mktemp("docs-sessions"))
     params = [item.callspec.params for item in request.session.items if hasattr(item, "callspec")]
-    wanted = {p["page"].doc for p in params if "page" in p}
+    wanted = {p["page"].doc for p in params if isinstance(p.get("page"), ds.Page)}
     run.start([page for page in PAGES if page.doc in wanted])
     yield run
     run.close()
