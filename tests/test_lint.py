@@ -498,8 +498,9 @@ class TestDocs:
         assert [c for c in sections[::2]] == list(LINT_CODES)
         for code, body in zip(sections[::2], sections[1::2], strict=True):
             example = re.search(r"```yaml\n(.*?)```", body, re.DOTALL).group(1)
-            expected = re.search(r"```text\n(.*?)```", body, re.DOTALL).group(1).strip().splitlines()
             name = example.splitlines()[0].lstrip("# ").strip()
+            session = re.search(r"```console\n\$ spine group validate \S+\n(.*?)```", body, re.DOTALL).group(1)
+            expected = [line.strip() for line in session.splitlines() if line.strip().startswith(f"{name}:")]
             (tmp_path / name).write_text(example, encoding="utf-8")
             (loaded,) = scan([name])
             found = list(loaded.findings) + validate_group(loaded.group, registry) + lint_group(loaded.group, registry)
