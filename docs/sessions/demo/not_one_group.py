@@ -1,11 +1,8 @@
-from pathlib import Path
-
 from spine.core import InvalidGroupSpecError
 from spine.orchestration import load_group_from_yaml, load_groups_from_yaml
 
-text = Path("two_groups.yaml").read_text()
 try:
-    load_group_from_yaml(text, file="two_groups.yaml")
+    load_group_from_yaml("two_groups.yaml")
 except InvalidGroupSpecError as exc:
     print(exc)
-print([g.name for g in load_groups_from_yaml(text, file="two_groups.yaml")])
+print([g.name for g in load_groups_from_yaml("two_groups.yaml")])

@@ -1,4 +1,4 @@
-from spine.orchestration import PipelineGroup, group_to_yaml, load_group_from_yaml
+from spine.orchestration import PipelineGroup, group_to_yaml, load_group_from_text
 
 group = (
     PipelineGroup(name="finra.weekly_refresh", domain="finra.otc_transparency")
@@ -9,5 +9,5 @@ group = (
 )
 text = group_to_yaml(group)
 print(text)
-print(load_group_from_yaml(text) == group)
+print(load_group_from_text(text) == group)
 print(PipelineGroup.from_dict(group.to_dict()) == group)
