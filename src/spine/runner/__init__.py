@@ -3,6 +3,7 @@ executors from the calling thread to a Dask cluster (:mod:`.executors`), results
 
 from spine.framework.context import CancelToken, ExecutionContext
 from spine.runner.attempt import AttemptOutcome, AttemptTask, RunInterrupted, run_attempt
+from spine.runner.dask_executor import DaskUnavailableError
 from spine.runner.events import RunEvent, RunEventKind
 from spine.runner.executors import EXECUTORS, DaskExecutor, InlineExecutor, ProcessExecutor, ThreadExecutor, make_executor
 from spine.runner.results import (
@@ -23,6 +24,7 @@ __all__ = [
     "AttemptTask",
     "CancelToken",
     "DaskExecutor",
+    "DaskUnavailableError",
     "ExecutionContext",
     "GroupExecutionResult",
     "GroupExecutionStatus",

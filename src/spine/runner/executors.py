@@ -13,7 +13,8 @@ executor    an attempt runs in                          stop() of a running atte
 inline      the calling thread, at submit               cannot (runs to the end)
 threads     a pool thread (``limit`` of them)           abandoned; a thread replaces it
 processes   a forked child process per attempt          SIGKILL
-dask        a task on a ``dask.distributed`` cluster    future cancelled (see docs)
+dask        a task on a ``dask.distributed`` cluster    future cancelled; the thread runs on
+                                                        (:mod:`spine.runner.dask_executor`)
 ==========  ==========================================  ============================
 """
 
@@ -31,6 +32,7 @@ from typing import Any, Protocol
 from spine.framework.dispatcher import Dispatcher
 from spine.runner.attempt import AttemptOutcome, AttemptTask, run_attempt
 from spine.runner.capture import TAIL_CHARS, OutputTail, capturing
+from spine.runner.dask_executor import DaskExecutor
 from spine.runner.results import StepError
 
 EXECUTORS = ("inline", "threads", "processes", "dask")
@@ -303,94 +305,6 @@ def _replace_output(outcome: AttemptOutcome, output: str) -> AttemptOutcome:
     from dataclasses import replace
 
     return replace(outcome, output=output) if output else outcome
-
-
-class DaskExecutor:
-    """Attempts as tasks on a ``dask.distributed`` cluster.
-
-    ``address`` names an existing scheduler (``tcp://host:8786``); without one a
-    ``LocalCluster`` starts with the run and stops after it. Keys are
-    ``("spine-step", run_id, step, attempt)``: one shared prefix (Dask's per-prefix
-    bookkeeping stays small) and the run id (a long-lived cluster never hands back an
-    earlier run's result). Workers import the configured pipeline modules on first use.
-    """
-
-    name = "dask"
-
-    def __init__(self, address: str | None = None, *, n_workers: int | None = None, modules: Sequence[str] = ()) -> None:
-        self.address = address
-        self.n_workers = n_workers
-        self.modules = tuple(modules)
-        self._cluster: Any = None
-        self._client: Any = None
-
-    def open(self, outcomes: queue.SimpleQueue[Any], limit: int) -> None:
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError as exc:
-            from spine.core.errors import SpineError
-
-            raise SpineError("the dask executor needs dask.distributed: pip install 'spine-core[dask]'") from exc
-        self._outcomes = outcomes
-        if self.address:
-            self._client = Client(self.address, timeout="10s")
-        else:
-            workers = self.n_workers or max(1, min(limit, os.cpu_count() or 1))
-            self._cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=max(1, -(-limit // workers)), processes=True,
-                dashboard_address=None, host="127.0.0.1",
-            )
-            self._client = Client(self._cluster)
-
-    def submit(self, task: AttemptTask) -> Handle:
-        from dataclasses import replace
-
-        if self.modules and not task.modules:
-            task = replace(task, modules=self.modules)
-        key = ("spine-step", task.run_id, task.step, task.attempt)
-        future = self._client.submit(_dask_attempt, task, key=key, pure=False, retries=0)
-        outcomes = self._outcomes
-        started = dt.datetime.now(dt.UTC)
-
-        def done(f: Any) -> None:
-            try:
-                outcome = f.result()
-            except BaseException as exc:
-                outcome = AttemptOutcome(
-                    task.index, task.attempt, False, started, dt.datetime.now(dt.UTC),
-                    error=StepError.from_exception(exc, ""),
-                )
-            outcomes.put(outcome)
-
-        future.add_done_callback(done)
-        return _DaskHandle(future)
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-        if self._cluster is not None:
-            self._cluster.close()
-
-
-class _DaskHandle:
-    __slots__ = ("future",)
-
-    def __init__(self, future: Any) -> None:
-        self.future = future
-
-    def signal_cancel(self) -> None:
-        pass  # a task on another host cannot see this process's events
-
-    def stop(self) -> None:
-        self.future.cancel()
-
-
-def _dask_attempt(task: AttemptTask) -> AttemptOutcome:
-    """The function Dask runs: one attempt, its output captured like a thread's."""
-    tail = OutputTail()
-    with capturing(tail):
-        outcome = run_attempt(task)
-    return _with_output(outcome, tail)
 
 
 def make_executor(name: str, *, dask_address: str | None = None, modules: Sequence[str] = (), dispatcher: Dispatcher | None = None) -> Executor:
