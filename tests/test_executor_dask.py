@@ -379,3 +379,19 @@ class TestSeparateProcesses:
         data = json.loads(proc.stdout)
         assert data["status"] == "completed"
         assert data["steps"][1]["result"]["upstream"] == {"a": data["steps"][0]["result"]}
+
+
+class TestLostScheduler:
+    def test_a_scheduler_that_goes_away_mid_step_fails_the_step(self, tmp_path: Path) -> None:
+        """When the cluster shuts down under a running step, the step fails with a message saying so; the run ends."""
+        started = tmp_path / "started"
+        doomed = _local_cluster(n_workers=1, threads_per_worker=1)
+        try:
+            plan = _plan(group(("waiter", "wait_for_cancel", [], {"started": str(started), "seconds": 60})))
+            join = _in_background(lambda: _runner(doomed).execute(plan))
+            _wait_for(started.exists, "the step to start")
+        finally:
+            doomed.close()
+        waiter = join().step("waiter")
+        assert waiter.status is StepStatus.FAILED
+        assert waiter.error is not None and "lost connection to the scheduler" in waiter.error.message
