@@ -38,6 +38,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from spine.core.ids import new_batch_id
@@ -483,10 +484,17 @@ def _delay(step: Any, policy: Any) -> float:
     return float(getattr(step, "retry_delay_seconds", 0) or 0.0)
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_MAPS = frozenset({dict, MappingProxyType})
+
+
 def _plain(value: Any) -> Any:
     """Plain dicts and lists (picklable, mutable copies) from read-only plan params."""
-    if isinstance(value, Mapping):
+    kind = type(value)  # exact types first: an ABC isinstance check costs ~10x more
+    if kind in _SCALARS:
+        return value
+    if kind in _MAPS or isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if kind is list or kind is tuple or isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
