@@ -155,7 +155,7 @@ class DaskExecutor:
             self._put(_failed(task, started, StepError.from_exception(exc, ""), "could not submit the step to Dask"))
             return handle
         handle.future = future
-        future.add_done_callback(lambda f: self._done(f, task, handle, started))
+        self.client.loop.add_callback(self._collect, self.client, future, task, handle, started)
         return handle
 
     def close(self) -> None:
@@ -172,16 +172,23 @@ class DaskExecutor:
         assert self._outcomes is not None
         self._outcomes.put(outcome)
 
-    def _done(self, future: Any, task: AttemptTask, handle: _DaskHandle, started: dt.datetime) -> None:
-        """Runs in Dask's callback thread when the future finished, failed or was cancelled."""
+    async def _collect(self, client: Any, future: Any, task: AttemptTask, handle: _DaskHandle, started: dt.datetime) -> None:
+        """On the client's event loop: wait for the task, fetch its outcome, hand it to the run.
+
+        A coroutine per attempt, so outcomes that finish together are fetched together
+        (a done-callback would fetch them one after the other in Dask's callback thread).
+        """
         try:
-            outcome = future.result()
+            (outcome,) = await client.gather([future], asynchronous=True)
         except BaseException as exc:  # KilledWorker, CancelledError, a lost scheduler: data, like any failure
             outcome = _failed(task, started, *_explain(exc))
         if handle.was_set and not handle.stopped:
             # the task is over: forget its event on the scheduler. A task given up (stopped)
             # may still run on its worker and poll the event; the worker forgets it instead.
-            self._event_call(handle.event_name, "clear")
+            try:
+                await client.scheduler.event_clear(name=handle.event_name)
+            except (OSError, TimeoutError, RuntimeError):  # the scheduler is gone: so is the event
+                pass
         self._put(outcome)
 
     def _event_call(self, name: str, method: str) -> None:
