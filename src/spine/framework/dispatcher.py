@@ -60,6 +60,9 @@ class Dispatcher:
 
 def check_result(value: Any, pipeline: str = "the pipeline") -> Any:
     """``value`` as plain JSON (dates as ISO text); raises :class:`ResultNotJSONError`."""
+    kind = type(value)
+    if value is None or kind is bool or kind is int or (kind is str and 6 * len(value) + 2 <= MAX_RESULT_BYTES):
+        return value  # plain JSON already, and small enough whatever its characters (6 bytes per \uXXXX)
     try:
         plain = _plain(value, 0)
         size = len(json.dumps(plain, allow_nan=False, separators=(",", ":")))
@@ -101,8 +104,16 @@ def _plain(value: Any, depth: int) -> Any:
     raise _NotJSON(f"a {type(value).__module__}.{type(value).__qualname__} that is not JSON-able")
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _thaw(value: Any) -> Any:
     """A private, mutable copy of (possibly read-only) params for the pipeline body."""
+    kind = type(value)  # exact types first: an ABC isinstance check costs ~10x more
+    if kind in _SCALARS:
+        return value
+    if kind is dict:
+        return {k: _thaw(v) for k, v in value.items()}
     if isinstance(value, Mapping):
         return {k: _thaw(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
