@@ -91,14 +91,20 @@ class ExecutionContext:
     #: The results of the step's dependencies, by step name (what their pipelines returned).
     upstream: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     _cancel: CancelSignal = field(default=_NEVER, repr=False, compare=False)
-    log: logging.LoggerAdapter[logging.Logger] = field(init=False, repr=False, compare=False)
+    _log: logging.LoggerAdapter[logging.Logger] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.upstream, MappingProxyType):
             object.__setattr__(self, "upstream", MappingProxyType(dict(self.upstream)))
-        logger = logging.getLogger(f"spine.pipeline.{self.pipeline or self.step}")
-        bound = {"run_id": self.run_id, "batch_id": self.batch_id, "step": self.step, "attempt": self.attempt}
-        object.__setattr__(self, "log", logging.LoggerAdapter(logger, bound))
+
+    @property
+    def log(self) -> logging.LoggerAdapter[logging.Logger]:
+        """A logger (``spine.pipeline.<pipeline>``) bound with run_id, batch_id, step and attempt."""
+        if self._log is None:  # made on first use: most attempts never log
+            logger = logging.getLogger(f"spine.pipeline.{self.pipeline or self.step}")
+            bound = {"run_id": self.run_id, "batch_id": self.batch_id, "step": self.step, "attempt": self.attempt}
+            object.__setattr__(self, "_log", logging.LoggerAdapter(logger, bound))
+        return self._log
 
     @property
     def cancelled(self) -> bool:
