@@ -395,3 +395,19 @@ class TestLostScheduler:
         waiter = join().step("waiter")
         assert waiter.status is StepStatus.FAILED
         assert waiter.error is not None and "lost connection to the scheduler" in waiter.error.message
+
+    def test_steps_started_after_the_scheduler_went_away_fail_too(self, tmp_path: Path) -> None:
+        """Under on_failure continue, a step submitted after the cluster went away fails once the client gives up; the run ends."""
+        started = tmp_path / "started"
+        doomed = _local_cluster(n_workers=1, threads_per_worker=1)
+        try:
+            g = group(("waiter", "wait_for_cancel", [], {"started": str(started), "seconds": 60}), ("after", "echo", [], {}),
+                      on_failure="continue")
+            executor = DaskExecutor(doomed.scheduler_address, connect_timeout=2)
+            join = _in_background(lambda: GroupRunner(executor, modules=WORKER_MODULES).execute(_plan(g)))
+            _wait_for(started.exists, "the step to start")
+        finally:
+            doomed.close()
+        result = join()
+        assert [e.status for e in result.step_executions] == [StepStatus.FAILED, StepStatus.FAILED]
+        assert result.step("after").error is not None

@@ -104,6 +104,7 @@ class DaskExecutor:
         #: The ``distributed.Client`` while the run is open.
         self.client: Any = None
         self._outcomes: queue.SimpleQueue[Any] | None = None
+        self._submit_errors: tuple[type[BaseException], ...] = ()
 
     # -- the executor protocol -------------------------------------------------------
 
@@ -114,6 +115,10 @@ class DaskExecutor:
             raise DaskUnavailableError(
                 "the dask executor needs dask.distributed, which is not installed: pip install 'spine-core[dask]'"
             ) from exc
+        from distributed.client import ClosedClientError
+
+        #: What ``Client.submit`` raises when the cluster is gone (the step fails; the run goes on).
+        self._submit_errors = (OSError, RuntimeError, ValueError, TimeoutError, ClosedClientError)
         self._outcomes = outcomes
         if self.address:
             try:
@@ -151,7 +156,7 @@ class DaskExecutor:
         handle = _DaskHandle(self, cancel_event_name(task))
         try:
             future = self.client.submit(run_on_worker, task, handle.event_name, key=task_key(task), pure=False, retries=0)
-        except (OSError, RuntimeError, ValueError, TimeoutError) as exc:  # a closed client, a lost scheduler
+        except self._submit_errors as exc:  # a closed client, a lost scheduler
             self._put(_failed(task, started, StepError.from_exception(exc, ""), "could not submit the step to Dask"))
             return handle
         handle.future = future
