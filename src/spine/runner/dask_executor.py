@@ -117,7 +117,7 @@ class DaskExecutor:
             ) from exc
         from distributed.client import ClosedClientError
 
-        #: What ``Client.submit`` raises when the cluster is gone (the step fails; the run goes on).
+        # what Client.submit raises when the cluster is gone (that step fails; the run goes on)
         self._submit_errors = (OSError, RuntimeError, ValueError, TimeoutError, ClosedClientError)
         self._outcomes = outcomes
         if self.address:
@@ -132,16 +132,19 @@ class DaskExecutor:
                 ) from exc
             return
         workers = self.n_workers or max(1, min(limit, os.cpu_count() or 1))
-        self.cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=max(1, -(-limit // workers)),
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            # no dashboard; the scheduler's small HTTP server (health, metrics) still starts:
-            # on a free loopback port, not 8787 (two runs at once would fight over it)
-            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-        )
+        try:
+            self.cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=max(1, -(-limit // workers)),
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                # no dashboard; the scheduler's small HTTP server (health, metrics) still starts:
+                # on a free loopback port, not 8787 (two runs at once would fight over it)
+                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+            )
+        except (OSError, RuntimeError, TimeoutError) as exc:  # no free port, workers that fail to start
+            raise DaskUnavailableError(f"could not start a local Dask cluster ({exc})") from exc
         try:
             self.client = Client(self.cluster, set_as_default=False)
         except BaseException:
