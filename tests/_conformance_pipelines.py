@@ -77,3 +77,10 @@ def wait_for_cancel(params, ctx):
             return {"saw_cancel": True}
         time.sleep(0.02)
     return {"saw_cancel": False}
+
+
+#: Every pipeline this module registers.
+NAMES = (
+    "conformance.echo", "conformance.sleep", "conformance.fail", "conformance.not_json",
+    "conformance.print", "conformance.flaky", "conformance.wait_for_cancel",
+)

@@ -27,7 +27,9 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import _conformance_pipelines as pipes
+import pytest
 
+from spine.framework import default_pipeline_registry
 from spine.orchestration import PipelineGroup, PlanResolver
 from spine.orchestration.models import GroupRunStatus, StepStatus
 from spine.orchestration.planner import ExecutionPlan, PlannedStep
@@ -35,6 +37,13 @@ from spine.runner import GroupExecutionResult, GroupRunner, StepExecution
 
 #: Modules every conformance run passes to the runner.
 MODULES = (pipes.MODULE,)
+
+# Importing the module registered its pipelines (as it does on a worker). In this process
+# they are registered only while a conformance test runs (see ``_pipelines`` below), so the
+# rest of the suite sees the default registry as it was.
+_SPECS = tuple(default_pipeline_registry.get(name) for name in pipes.NAMES)
+for _name in pipes.NAMES:
+    default_pipeline_registry._specs.pop(_name, None)
 
 
 def with_step_options(plan: ExecutionPlan, step: str, **options: Any) -> ExecutionPlan:
@@ -98,6 +107,15 @@ class ExecutorConformance:
 
     def runner(self, **options: Any) -> GroupRunner:
         raise NotImplementedError("a conformance subclass says how to build its runner")
+
+    @pytest.fixture(autouse=True)
+    def _pipelines(self) -> Any:
+        """The conformance pipelines are registered in this process for this test only."""
+        for spec in _SPECS:
+            default_pipeline_registry.register(spec, replace=True)
+        yield
+        for name in pipes.NAMES:
+            default_pipeline_registry._specs.pop(name, None)
 
     def run(self, g: PipelineGroup | ExecutionPlan, **options: Any) -> GroupExecutionResult:
         plan = g if isinstance(g, ExecutionPlan) else PlanResolver().resolve(g)
@@ -224,8 +242,6 @@ class ExecutorConformance:
     def test_what_a_step_prints_is_kept_with_the_step(self) -> None:
         """stdout and stderr of a step end up in its StepExecution.output."""
         if not self.captures_output:
-            import pytest
-
             pytest.skip("this executor does not capture a step's output")
         result = self.run(group(("loud", "print", [], {"text": "conformance-marker-42"})))
         output = result.step("loud").output
@@ -243,8 +259,6 @@ class ExecutorConformance:
     def test_independent_steps_run_at_the_same_time(self) -> None:
         """Independent steps overlap up to the limit when the policy is parallel."""
         if not self.runs_in_parallel:
-            import pytest
-
             pytest.skip("this executor runs one step at a time")
         g = group(*[(f"p{i}", "sleep", [], {"seconds": 0.3}) for i in range(4)], parallel=2)
         result = self.run(g)
