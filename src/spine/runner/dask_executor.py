@@ -30,7 +30,9 @@ What each attempt becomes:
 * **a worker that dies** mid-step: the scheduler runs the task again on another worker
   (at least once, ``distributed.scheduler.allowed-failures`` times, 3 by default), then
   gives up with ``KilledWorker`` — a failed attempt with a readable message. A lost
-  scheduler connection cancels every future: failed attempts, never a hung run.
+  scheduler connection cancels every future: failed attempts, never a hung run. On the
+  run's own LocalCluster a task that no worker can run for
+  :data:`NO_WORKERS_TIMEOUT_SECONDS` (a nanny that failed to restart its worker) fails.
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ KEY_PREFIX = "spine-step"
 CANCEL_POLL_SECONDS = 0.5
 #: How long connecting to an existing scheduler may take before the run gives up (seconds).
 CONNECT_TIMEOUT_SECONDS = 10.0
+#: On a LocalCluster, how long a task may wait with no worker able to run it before it fails
+#: (a nanny that could not restart a dead worker must not leave the run waiting forever).
+NO_WORKERS_TIMEOUT_SECONDS = 60.0
 
 
 class DaskUnavailableError(SpineError):
@@ -131,18 +136,21 @@ class DaskExecutor:
                     self.address,
                 ) from exc
             return
+        import dask
+
         workers = self.n_workers or max(1, min(limit, os.cpu_count() or 1))
         try:
-            self.cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=max(1, -(-limit // workers)),
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-                # no dashboard; the scheduler's small HTTP server (health, metrics) still starts:
-                # on a free loopback port, not 8787 (two runs at once would fight over it)
-                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-            )
+            with dask.config.set({"distributed.scheduler.no-workers-timeout": f"{NO_WORKERS_TIMEOUT_SECONDS}s"}):
+                self.cluster = LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=max(1, -(-limit // workers)),
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    # no dashboard; the scheduler's small HTTP server (health, metrics) still starts:
+                    # on a free loopback port, not 8787 (two runs at once would fight over it)
+                    scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+                )
         except (OSError, RuntimeError, TimeoutError) as exc:  # no free port, workers that fail to start
             raise DaskUnavailableError(f"could not start a local Dask cluster ({exc})") from exc
         try:
@@ -256,6 +264,11 @@ def _explain(exc: BaseException) -> tuple[StepError, str]:
         return error, (
             "the Dask worker running this step died (a crash, os._exit, out of memory, or killed) "
             "as many times as the scheduler allows (distributed.scheduler.allowed-failures)"
+        )
+    if kind in ("NoWorkerError", "NoValidWorkerError"):
+        return error, (
+            "no Dask worker could run this step for too long (every worker died or left and none came back; "
+            "distributed.scheduler.no-workers-timeout)"
         )
     if kind in ("CancelledError", "FutureCancelledError"):
         return error, "Dask cancelled this step's task (lost connection to the scheduler, or the cluster shut down)"
