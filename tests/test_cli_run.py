@@ -262,3 +262,17 @@ def test_terminal_gets_live_progress(project: Path) -> None:
     assert "\x1b[" in screen  # terminal control: the live view redraws in place
     assert "started   first" not in screen  # not the plain one-line-per-event log
     assert "COMPLETED" in screen and "2 completed" in screen
+
+
+def test_unreachable_dask_scheduler_is_usage_error(project: Path, invoke) -> None:
+    """--dask-scheduler at an address where nothing listens: exit 2, one clear line, nothing ran."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code, out, err = invoke("group", "run", "demo.slow", "--dask-scheduler", f"tcp://127.0.0.1:{port}", "--json")
+    assert code == 2
+    assert f"tcp://127.0.0.1:{port}" in err and "nothing ran" in err
+    assert out == ""
+    assert not (project / "started.mark").exists()

@@ -103,8 +103,13 @@ def run_group(ws: Workspace, target: str, *, group_name: str | None, param_items
     )
     token = CancelToken()
     progress = _progress(plan, runner, color)
-    with _signals(token, grace_seconds), progress:
-        result = runner.execute(plan, cancel=token, on_event=progress.event)
+    from spine.runner import DaskUnavailableError
+
+    try:
+        with _signals(token, grace_seconds), progress:
+            result = runner.execute(plan, cancel=token, on_event=progress.event)
+    except DaskUnavailableError as exc:  # before any step ran: like a missing file, a usage error
+        raise UsageProblem(f"{exc}; nothing ran") from exc
     if as_json:
         dump_json(result.to_dict(), pretty=len(plan.steps) <= 5000)
     _summary(result, plan, color, _rerun_command(target, group_name, param_items, executor))

@@ -190,12 +190,12 @@ class _Run:
     def go(self) -> GroupExecutionResult:
         started = dt.datetime.now(dt.UTC)
         self.started_at = started
-        self._event(RunEventKind.RUN_STARTED)
         executor = self.runner._make_executor()
         self.token.on_cancel(lambda: self.queue.put(_WAKE))
         with routed_output():
-            executor.open(self.queue, self.sched.limit)
+            executor.open(self.queue, self.sched.limit)  # may raise (an unreachable cluster): nothing ran
             self.executor = executor
+            self._event(RunEventKind.RUN_STARTED)
             try:
                 self._preload()
                 self._loop()
