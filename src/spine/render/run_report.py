@@ -481,6 +481,8 @@ def _bar(record: AttemptRecord, step: StepExecution, t0: dt.datetime, end: dt.da
     width = max(MIN_BAR_PERCENT, (finished - record.started_at).total_seconds() / span * 100)
     x = min(x, 100 - MIN_BAR_PERCENT)
     width = min(width, 100 - x)
+    if record.finished_at is None:
+        width = 100 - x  # to the chart's end, also when the span was rounded up to its minimum
     lines = [
         visible(f"{step.name} — attempt {record.attempt}: {status.value}"),
         f"started {_when(record.started_at)} ({_offset(record.started_at, t0)})",
