@@ -211,7 +211,7 @@ class TestSteps:
         (sc,) = diff_groups(old, new).changed_steps
         assert sc.params == (
             KeyChange("drop", Change.REMOVED, old="x"),
-            KeyChange("edit", Change.CHANGED, [1, 2], [1, 3]),
+            KeyChange("edit", Change.CHANGED, (1, 2), (1, 3)),
             KeyChange("new", Change.ADDED, new={"a": 1}),
         )
 

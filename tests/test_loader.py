@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from spine.core.errors import InvalidGroupSpecError
+from spine.core.frozen import freeze
 from spine.core.limits import Limits
 from spine.orchestration.loader import (
     LoadedGroup,
@@ -432,10 +433,10 @@ class TestRoundTrip:
 
     @pytest.mark.parametrize("value", TRICKY_VALUES.values(), ids=TRICKY_VALUES.keys())
     def test_param_values_round_trip(self, value: Any) -> None:
-        """A param value YAML could misread comes back equal, with the same type."""
+        """A param value YAML could misread comes back equal, with the same (frozen) type."""
         g = PipelineGroup(name="g").add("a", "p", params={"v": value})
         back = load_group_from_text(group_to_yaml(g)).steps[0].params["v"]
-        assert (back, type(back)) == (value, type(value))
+        assert (back, type(back)) == (freeze(value), type(freeze(value)))
 
     @pytest.mark.parametrize("key", ["on", "yes", "null", "1", "~", "a b", "ключ", "x: y"])
     def test_param_keys_round_trip_as_strings(self, key: str) -> None:

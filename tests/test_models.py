@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
+import datetime
+import pickle
 
 import pytest
 
@@ -152,6 +155,92 @@ class TestCopies:
         with contextlib.suppress(TypeError):  # a read-only mapping is a fine way to pass
             copy.steps[0].params["k"] = 2  # type: ignore[index]
         assert group.steps[0].params == {"k": 1}
+
+
+class TestPortable:
+    def test_hash_step(self) -> None:
+        """A step is hashable, nested params included, and equal steps hash equal."""
+        one = PipelineStep("a", "p", params={"x": [1, {"y": [2]}]}, depends_on=["b"])
+        two = PipelineStep("a", "p", params={"x": (1, {"y": (2,)})}, depends_on=("b",))
+        assert one == two and hash(one) == hash(two)
+
+    def test_pickle_step(self) -> None:
+        """pickle.dumps(step) round-trips to an equal step."""
+        step = PipelineStep("a", "p", params={"x": [1, {"y": datetime.date(2024, 1, 5)}]}, retries=2)
+        assert pickle.loads(pickle.dumps(step)) == step
+
+    def test_deepcopy_group(self) -> None:
+        """copy.deepcopy(group) gives an equal group, source map included."""
+        group = load_group_from_yaml(FINRA_YAML, file="finra.yaml")
+        copied = copy.deepcopy(group)
+        assert copied == group and copied.source is not None and copied.source.file == "finra.yaml"
+
+    def test_pickle_group_keeps_source(self) -> None:
+        """A pickled group loaded from YAML still knows its file and positions."""
+        group = load_group_from_yaml(FINRA_YAML, file="finra.yaml")
+        back = pickle.loads(pickle.dumps(group))
+        assert back == group and back.source is not None and back.source.of_step(1, "depends_on") == group.source.of_step(1, "depends_on")
+
+    def test_hash_group(self) -> None:
+        """Equal groups hash equal, wherever they came from (the source is not part of either)."""
+        assert hash(load_group_from_yaml(FINRA_YAML, file="x.yaml")) == hash(finra_dsl())
+
+    def test_nested_params_are_immutable(self) -> None:
+        """A list or mapping inside params cannot be changed: it is a tuple or a FrozenDict."""
+        step = PipelineStep("a", "p", params={"tables": ["a"], "opts": {"k": [1]}})
+        with pytest.raises(AttributeError):
+            step.params["tables"].append("b")  # type: ignore[attr-defined]
+        with pytest.raises(TypeError):
+            step.params["opts"]["k"] = 2  # type: ignore[index]
+        assert step.params == {"tables": ("a",), "opts": {"k": (1,)}}
+
+    def test_given_params_are_copied(self) -> None:
+        """Changing the dict a step was built from does not change the step."""
+        given = {"tables": ["a"]}
+        step = PipelineStep("a", "p", params=given)
+        given["tables"].append("b")
+        given["new"] = 1
+        assert step.params == {"tables": ("a",)}
+
+    def test_group_defaults_are_deep_frozen(self) -> None:
+        """Group defaults are frozen all the way down too."""
+        group = PipelineGroup(name="g", defaults={"x": {"y": [1]}})
+        with pytest.raises(TypeError):
+            group.defaults["x"]["y"] = 2  # type: ignore[index]
+
+    def test_string_depends_on_is_one_name(self) -> None:
+        """depends_on="ingest" in Python means the one dependency ("ingest",), not its letters."""
+        assert PipelineStep("b", "p", depends_on="ingest").depends_on == ("ingest",)
+        assert two_steps().add("c", "p", depends_on="normalize").steps[-1].depends_on == ("normalize",)
+
+    def test_string_tags_are_one_tag(self) -> None:
+        """tags="finra" is the one tag ("finra",)."""
+        assert PipelineGroup(name="g", tags="finra").tags == ("finra",)
+
+    def test_policy_accepts_strings_for_enums(self) -> None:
+        """ExecutionPolicy(execution="parallel") stores the enum member."""
+        policy = ExecutionPolicy(execution="parallel", on_failure="continue")  # type: ignore[arg-type]
+        assert (policy.execution, policy.on_failure) == (ExecutionMode.PARALLEL, FailurePolicy.CONTINUE)
+
+    def test_step_dict_round_trip(self) -> None:
+        """PipelineStep.from_dict(step.to_dict()) == step, and the dict leaves unset keys out."""
+        step = PipelineStep("a", "p", params={"x": [1]}, depends_on=("b",), description="d", timeout_seconds=5)
+        data = step.to_dict()
+        assert list(data) == ["name", "pipeline", "description", "depends_on", "params", "timeout_seconds"]
+        assert data["params"] == {"x": [1]} and type(data["params"]["x"]) is list
+        assert PipelineStep.from_dict(data) == step
+
+    def test_policy_dict_round_trip(self) -> None:
+        """ExecutionPolicy.from_dict(policy.to_dict()) == policy."""
+        policy = ExecutionPolicy(ExecutionMode.PARALLEL, 3, FailurePolicy.CONTINUE, 60, retries=2, timeout_seconds=9.5)
+        assert ExecutionPolicy.from_dict(policy.to_dict()) == policy
+
+    def test_group_document_is_plain_data(self) -> None:
+        """The group's document holds only dicts, lists and scalars, so YAML's safe dumper can write it."""
+        import yaml
+
+        group = PipelineGroup(name="g", defaults={"d": {"x": [1]}}).add("a", "p", params={"t": ({"k": "v"},)})
+        yaml.safe_dump(group.to_dict())
 
 
 class TestFromSteps:

@@ -132,8 +132,8 @@ class TestNativeTypes:
         assert type(plan_params("{{ params.n }}", {"n": 5})) is int
 
     def test_list(self) -> None:
-        """A lone expression of a list gives the list."""
-        assert plan_params("{{ params.xs }}", {"xs": [1, "a"]}) == [1, "a"]
+        """A lone expression of a list gives the list, frozen to a tuple."""
+        assert plan_params("{{ params.xs }}", {"xs": [1, "a"]}) == (1, "a")
 
     def test_bool_and_none(self) -> None:
         """A lone expression keeps booleans and None."""
@@ -159,7 +159,7 @@ class TestNativeTypes:
     def test_templates_inside_lists_and_dicts(self) -> None:
         """Templates nested in lists and dicts are rendered, keeping native types."""
         plan = PlanResolver().resolve(one_step({"v": {"a": ["{{ params.n }}", 1], "b": "x{{ params.n }}"}}), {"n": 5})
-        assert plan.steps[0].params["v"] == {"a": [5, 1], "b": "x5"}
+        assert plan.steps[0].params["v"] == {"a": (5, 1), "b": "x5"}
 
     def test_rendered_value_checked_against_paramdef(self) -> None:
         """A template giving an int satisfies an int ParamDef."""

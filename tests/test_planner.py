@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import datetime as dt
+import pickle
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -15,9 +19,11 @@ from spine.core.errors import (
     InvalidGroupSpecError,
     PlanResolutionError,
 )
+from spine.core.errors import DecodeError
+from spine.core.frozen import thaw
 from spine.core.ids import new_batch_id
 from spine.framework import PipelineRegistry
-from spine.orchestration import PipelineGroup, PipelineStep, PlanResolver, load_group_from_text
+from spine.orchestration import ExecutionPlan, PipelineGroup, PipelineStep, PlannedStep, PlanResolver, load_group_from_text
 
 BATCH_ID = re.compile(r"^group_(?P<name>.+)_(?P<stamp>\d{8}T\d{6})_(?P<rand>[0-9a-f]{8})$")
 
@@ -182,6 +188,80 @@ class TestPlan:
         group = chain().with_defaults(tier="{{ params.tier }}")
         PlanResolver().resolve(group, {"tier": "T1"})
         assert group.defaults == {"tier": "{{ params.tier }}"}
+
+
+def _run_in_worker(step: PlannedStep) -> tuple[str, dict[str, Any], int]:
+    """What a process-pool worker sees of a planned step (module level, so it pickles)."""
+    return step.name, thaw(step.params), step.retries
+
+
+class TestPortablePlan:
+    def plan(self) -> ExecutionPlan:
+        group = chain().with_defaults(tables=["a", "b"], opts={"deep": {"x": [1]}}).with_policy(retries=1)
+        return PlanResolver().resolve(group, {"tier": "T1", "day": dt.date(2024, 1, 5)})
+
+    def test_pickle_round_trip(self) -> None:
+        """pickle.dumps(plan) round-trips to an equal plan."""
+        plan = self.plan()
+        assert pickle.loads(pickle.dumps(plan)) == plan
+
+    def test_cached_graph_is_not_pickled(self) -> None:
+        """A plan whose graph was built pickles without it, and builds it again on demand."""
+        plan = self.plan()
+        edges = set(plan.graph.edges)
+        data = pickle.dumps(plan)
+        assert b"networkx" not in data
+        assert set(pickle.loads(data).graph.edges) == edges
+
+    def test_hash_and_deepcopy(self) -> None:
+        """A plan and its steps are hashable; a deep copy is equal and hashes equal."""
+        plan = self.plan()
+        copied = copy.deepcopy(plan)
+        assert copied == plan and hash(copied) == hash(plan) and len({*plan.steps, *copied.steps}) == len(plan.steps)
+
+    def test_params_are_deep_frozen(self) -> None:
+        """A planned step's nested params cannot be changed."""
+        step = self.plan().step("ingest")
+        assert step.params["tables"] == ("a", "b")
+        with pytest.raises(TypeError):
+            step.params["opts"]["deep"]["x"] = 2  # type: ignore[index]
+
+    def test_dict_round_trip(self) -> None:
+        """ExecutionPlan.from_dict(plan.to_dict()) == plan: the group travels as its document."""
+        plan = self.plan()
+        data = plan.to_dict()
+        assert data["definition"] == plan.group.to_dict()
+        assert ExecutionPlan.from_dict(data) == plan
+
+    def test_from_cli_json(self) -> None:
+        """The JSON of a plan (as `spine group plan --json` prints it) reads back into an equal plan when its params are JSON types."""
+        import json
+
+        plan = PlanResolver().resolve(chain().with_defaults(n=1, items=["a"]), {"tier": "T1"})
+        data = json.loads(json.dumps({**plan.to_dict(), "pipelines_checked": False}))
+        assert ExecutionPlan.from_dict(data) == plan
+
+    def test_from_dict_without_definition(self) -> None:
+        """A dict without the group's document is a DecodeError that says what is missing."""
+        data = self.plan().to_dict()
+        del data["definition"]
+        with pytest.raises(DecodeError, match="definition"):
+            ExecutionPlan.from_dict(data)
+
+    def test_planned_step_round_trip(self) -> None:
+        """PlannedStep.from_dict(step.to_dict()) == step, param sources included."""
+        for step in self.plan().steps:
+            assert PlannedStep.from_dict(step.to_dict()) == step
+
+    def test_a_process_pool_receives_a_step(self) -> None:
+        """A planned step crosses into a real worker process with its resolved params and run keys."""
+        from concurrent.futures import ProcessPoolExecutor
+
+        plan = self.plan()
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            name, params, retries = pool.submit(_run_in_worker, plan.step("ingest")).result(timeout=60)
+        assert (name, retries) == ("ingest", 1)
+        assert params["tables"] == ["a", "b"] and params["opts"] == {"deep": {"x": [1]}}
 
 
 class TestBatchId:

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spine.core.errors import CycleDetectedError, DependencyError, PlanResolutionError
+from spine.core.frozen import freeze
 from spine.orchestration import (
     ParamLayer,
     PipelineGroup,
@@ -230,12 +231,12 @@ _SINGLE = ["{{ params.%s }}", "{{params.%s}}", "  {{ params.%s }}  ", "{{ params
 @PROPERTY
 @given(_RUN_NAMES, param_values(), st.sampled_from(_SINGLE), st.booleans())
 def test_a_lone_template_keeps_the_native_type(name, value, form, in_defaults):
-    """A param that is exactly one ``{{ params.x }}`` becomes the run param's value itself, with its type (int, list, bool …), from defaults or step params."""
+    """A param that is exactly one ``{{ params.x }}`` becomes the run param's value itself, with its type (int, bool …; a list frozen to a tuple), from defaults or step params."""
     template = form % name
     step = PipelineStep("s", "p", params={} if in_defaults else {"t": template})
     group = PipelineGroup(name="g", steps=[step], defaults={"t": template} if in_defaults else {})
     planned = resolve(group, {name: value}).steps[0]
-    assert planned.params["t"] == value and type(planned.params["t"]) is type(value)
+    assert planned.params["t"] == freeze(value) and type(planned.params["t"]) is type(freeze(value))
     source = planned.param_sources["t"]
     assert source.layer is (ParamLayer.DEFAULT if in_defaults else ParamLayer.STEP)
     assert source.template == template

@@ -562,7 +562,7 @@ class TestParams:
     def test_param_values_keep_their_types(self) -> None:
         """Param values are passed through as YAML read them."""
         group, _ = parse(with_step("    - name: a\n      pipeline: p\n      params: {n: 1, b: true, s: '1', l: [1], z: null}\n"))
-        assert group is not None and dict(group.steps[0].params) == {"n": 1, "b": True, "s": "1", "l": [1], "z": None}
+        assert group is not None and dict(group.steps[0].params) == {"n": 1, "b": True, "s": "1", "l": (1,), "z": None}
 
 
 FIVE_PROBLEMS = """\

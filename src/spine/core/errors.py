@@ -96,5 +96,10 @@ class PlanResolutionError(GroupError):
     default_code = "plan-error"
 
 
+class DecodeError(SpineError, ValueError):
+    """A dict given to a model's ``from_dict`` does not describe that model: an unknown or
+    missing key, or a value of the wrong kind. The message names the model and the key."""
+
+
 class GraphvizNotFoundError(SpineError):
     """Graphviz ``dot`` is needed (SVG output) but not installed: a usage problem, exit 2."""

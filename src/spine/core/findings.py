@@ -8,8 +8,10 @@ stable ``code`` (documented in ``docs/error-codes.md``) that tools can filter on
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
+
+from spine.core.jsonable import Record
 
 
 class Severity(enum.Enum):
@@ -21,10 +23,137 @@ class Severity(enum.Enum):
     WARNING = "warning"
 
 
+class Stage(enum.Enum):
+    """The check that reports a code (the stages run in this order)."""
+
+    #: Reading the YAML text: syntax, encoding, tags, aliases, limits.
+    READER = "YAML reader"
+    #: Files and documents: a missing, unreadable or empty file.
+    LOADER = "loader"
+    #: The ``spine.io/v1`` keys and types.
+    FORMAT = "format"
+    #: Step names and dependencies.
+    GRAPH = "graph"
+    #: Template syntax and names.
+    TEMPLATES = "templates"
+    #: Registered pipelines and their params.
+    PIPELINES = "pipelines"
+    #: Merging and rendering params with the run params.
+    PARAMS = "params"
+    #: Warnings about groups that work, but probably not as meant.
+    LINT = "lint"
+    #: Looking a group or a step up by name, and CLI-wide checks.
+    LOOKUP = "lookup"
+
+
+class Code(enum.StrEnum):
+    """Every finding code spine reports, with the stage that reports it (``docs/error-codes.md``
+    explains each). A code *is* its text: ``Code.CYCLE == "cycle"``, and a
+    :class:`Finding`'s ``code`` may be either."""
+
+    COMPLEX_KEY = "complex-key"
+    DUPLICATE_KEY = "duplicate-key"
+    FILE_TOO_LARGE = "file-too-large"
+    INVALID_MERGE = "invalid-merge"
+    INVALID_SCALAR = "invalid-scalar"
+    RECURSIVE_ALIAS = "recursive-alias"
+    TOO_DEEP = "too-deep"
+    TOO_MANY_NODES = "too-many-nodes"
+    UNDEFINED_ALIAS = "undefined-alias"
+    UNSUPPORTED_TAG = "unsupported-tag"
+    YAML_ENCODING = "yaml-encoding"
+    YAML_SYNTAX = "yaml-syntax"
+
+    EMPTY_FILE = "empty-file"
+    FILE_NOT_FOUND = "file-not-found"
+    FILE_UNREADABLE = "file-unreadable"
+    NOT_ONE_GROUP = "not-one-group"
+    INVALID_SPEC = "invalid-spec"
+
+    EMPTY_GROUP = "empty-group"
+    INVALID_NAME = "invalid-name"
+    INVALID_STEP_NAME = "invalid-step-name"
+    INVALID_VALUE = "invalid-value"
+    MISSING_KEY = "missing-key"
+    NOT_A_MAPPING = "not-a-mapping"
+    UNKNOWN_KEY = "unknown-key"
+    WRONG_API_VERSION = "wrong-api-version"
+    WRONG_KIND = "wrong-kind"
+    WRONG_TYPE = "wrong-type"
+
+    CYCLE = "cycle"
+    DUPLICATE_STEP = "duplicate-step"
+    MISSING_DEPENDENCY = "missing-dependency"
+    SELF_DEPENDENCY = "self-dependency"
+
+    TEMPLATE_ERROR = "template-error"
+
+    INVALID_PARAM = "invalid-param"
+    REQUIRED_PARAM_FROM_RUN = "required-param-from-run"
+    UNKNOWN_PARAM = "unknown-param"
+    UNKNOWN_PIPELINE = "unknown-pipeline"
+
+    TEMPLATE_UNDEFINED = "template-undefined"
+    PLAN_ERROR = "plan-error"
+
+    CONFUSABLE_STEP_NAMES = "confusable-step-names"
+    DUPLICATE_CALL = "duplicate-call"
+    DUPLICATE_DEPENDENCY = "duplicate-dependency"
+    MAX_CONCURRENCY_ABOVE_WIDTH = "max-concurrency-above-width"
+    PARALLEL_ON_CHAIN = "parallel-on-chain"
+    REDUNDANT_DEPENDENCY = "redundant-dependency"
+    UNUSED_DEFAULT = "unused-default"
+
+    DUPLICATE_GROUP = "duplicate-group"
+    GROUP_ERROR = "group-error"
+    GROUP_NOT_FOUND = "group-not-found"
+    STEP_NOT_FOUND = "step-not-found"
+
+    @property
+    def stage(self) -> Stage:
+        """The check that reports this code."""
+        return _STAGES[self]
+
+    @property
+    def severity(self) -> Severity:
+        """How bad a finding with this code is, unless a command says otherwise."""
+        return Severity.WARNING if self.stage is Stage.LINT or self is Code.REQUIRED_PARAM_FROM_RUN else Severity.ERROR
+
+    @classmethod
+    def of_stage(cls, *stages: Stage) -> frozenset[Code]:
+        """Every code reported by one of ``stages``."""
+        return frozenset(c for c in cls if c.stage in stages)
+
+
+def _stage_table() -> dict[Code, Stage]:
+    C, S = Code, Stage
+    groups = {
+        S.READER: (C.COMPLEX_KEY, C.DUPLICATE_KEY, C.FILE_TOO_LARGE, C.INVALID_MERGE, C.INVALID_SCALAR,
+                   C.RECURSIVE_ALIAS, C.TOO_DEEP, C.TOO_MANY_NODES, C.UNDEFINED_ALIAS, C.UNSUPPORTED_TAG,
+                   C.YAML_ENCODING, C.YAML_SYNTAX),
+        S.LOADER: (C.EMPTY_FILE, C.FILE_NOT_FOUND, C.FILE_UNREADABLE, C.NOT_ONE_GROUP, C.INVALID_SPEC),
+        S.FORMAT: (C.EMPTY_GROUP, C.INVALID_NAME, C.INVALID_STEP_NAME, C.INVALID_VALUE, C.MISSING_KEY,
+                   C.NOT_A_MAPPING, C.UNKNOWN_KEY, C.WRONG_API_VERSION, C.WRONG_KIND, C.WRONG_TYPE),
+        S.GRAPH: (C.CYCLE, C.DUPLICATE_STEP, C.MISSING_DEPENDENCY, C.SELF_DEPENDENCY),
+        S.TEMPLATES: (C.TEMPLATE_ERROR,),
+        S.PIPELINES: (C.INVALID_PARAM, C.REQUIRED_PARAM_FROM_RUN, C.UNKNOWN_PARAM, C.UNKNOWN_PIPELINE),
+        S.PARAMS: (C.TEMPLATE_UNDEFINED, C.PLAN_ERROR),
+        S.LINT: (C.CONFUSABLE_STEP_NAMES, C.DUPLICATE_CALL, C.DUPLICATE_DEPENDENCY, C.MAX_CONCURRENCY_ABOVE_WIDTH,
+                 C.PARALLEL_ON_CHAIN, C.REDUNDANT_DEPENDENCY, C.UNUSED_DEFAULT),
+        S.LOOKUP: (C.DUPLICATE_GROUP, C.GROUP_ERROR, C.GROUP_NOT_FOUND, C.STEP_NOT_FOUND),
+    }
+    return {code: stage for stage, codes in groups.items() for code in codes}
+
+
+#: Code → the stage that reports it: the one table of codes.
+_STAGES: dict[Code, Stage] = _stage_table()
+
+
 @dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(Record):
     """One problem, with where it is and what to change."""
 
+    #: A :class:`Code` (or, from your own checks, any other stable text).
     code: str
     message: str
     severity: Severity = Severity.ERROR
@@ -50,15 +179,6 @@ class Finding:
         """A copy with ``changes`` applied where the finding does not already say."""
         fill = {k: v for k, v in changes.items() if getattr(self, k) is None}
         return replace(self, **fill) if fill else self
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["severity"] = self.severity.value
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Finding:
-        return cls(**{**data, "severity": Severity(data.get("severity", "error"))})
 
     def __str__(self) -> str:
         who = ""

@@ -104,6 +104,10 @@ def _is_instance(value: Any, expected: type) -> bool:
                 return False
             return True
         return False
+    if expected is list:  # params are frozen: a YAML list is a tuple by now
+        return isinstance(value, (list, tuple))
+    if expected is dict:
+        return isinstance(value, Mapping)
     return isinstance(value, expected)
 
 

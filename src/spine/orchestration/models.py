@@ -13,8 +13,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
+
+from spine.core.frozen import EMPTY, freeze_map
+from spine.core.jsonable import Record, plain
 
 if TYPE_CHECKING:
     from spine.orchestration.source import SourceMap
@@ -100,7 +102,7 @@ def group_status(
 
 
 @dataclass(frozen=True, slots=True)
-class ExecutionPolicy:
+class ExecutionPolicy(Record):
     """How a group runs."""
 
     execution: ExecutionMode = ExecutionMode.SEQUENTIAL
@@ -115,30 +117,28 @@ class ExecutionPolicy:
     #: Bounds one attempt of a step, for steps that do not say; ``None``: no limit.
     timeout_seconds: float | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "execution": self.execution.value,
-            "max_concurrency": self.max_concurrency,
-            "on_failure": self.on_failure.value,
-        }
-        if self.timeout_minutes is not None:
-            data["timeout_minutes"] = self.timeout_minutes
-        if self.retries != 0:
-            data["retries"] = self.retries
-        if self.retry_delay_seconds != 0:
-            data["retry_delay_seconds"] = self.retry_delay_seconds
-        if self.timeout_seconds is not None:
-            data["timeout_seconds"] = self.timeout_seconds
-        return data
+    _omit_defaults = ("timeout_minutes", *RUN_KEYS)
+
+    def __post_init__(self) -> None:
+        # the DSL may say execution="parallel": store the enum (an unknown value raises ValueError)
+        if not isinstance(self.execution, ExecutionMode):
+            object.__setattr__(self, "execution", ExecutionMode(self.execution))
+        if not isinstance(self.on_failure, FailurePolicy):
+            object.__setattr__(self, "on_failure", FailurePolicy(self.on_failure))
 
 
 @dataclass(frozen=True, slots=True)
-class PipelineStep:
-    """One step: a name unique in its group, the pipeline it calls, params, dependencies."""
+class PipelineStep(Record):
+    """One step: a name unique in its group, the pipeline it calls, params, dependencies.
+
+    ``params`` is stored deep-frozen (a :class:`~spine.core.frozen.FrozenDict`, lists as
+    tuples); ``depends_on`` as a tuple, and a lone string ``"a"`` means ``("a",)``.
+    ``to_dict`` gives the step as the format writes it (unset keys left out).
+    """
 
     name: str
     pipeline: str
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = EMPTY
     depends_on: tuple[str, ...] = ()
     description: str | None = None
     #: Retries after a failure; ``None``: the policy's ``retries``.
@@ -148,27 +148,12 @@ class PipelineStep:
     #: Bounds one attempt; ``None``: the policy's ``timeout_seconds``.
     timeout_seconds: float | None = None
 
-    def __post_init__(self) -> None:
-        # Accept any iterable of names (a list from YAML, a tuple from Python) but store a
-        # tuple; a lone string is a classic slip, and is rejected by validation, not split.
-        if not isinstance(self.depends_on, (tuple, str)):
-            object.__setattr__(self, "depends_on", tuple(self.depends_on))
-        object.__setattr__(self, "params", _frozen_map(self.params))
+    _omit_defaults = ("params", "depends_on", "description", *RUN_KEYS)
+    _key_order = ("name", "pipeline", "description", "depends_on", "params")
 
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"name": self.name, "pipeline": self.pipeline}
-        if self.description is not None:
-            data["description"] = self.description
-        if self.depends_on:
-            deps = self.depends_on
-            data["depends_on"] = deps if isinstance(deps, str) else list(deps)
-        if self.params:
-            data["params"] = dict(self.params)
-        for key in RUN_KEYS:
-            value = getattr(self, key)
-            if value is not None:
-                data[key] = value
-        return data
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "depends_on", _names(self.depends_on))
+        object.__setattr__(self, "params", freeze_map(self.params))
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +180,7 @@ class PipelineGroup:
     domain: str | None = None
     description: str | None = None
     tags: tuple[str, ...] = ()
-    defaults: Mapping[str, Any] = field(default_factory=dict)
+    defaults: Mapping[str, Any] = EMPTY
     policy: ExecutionPolicy = field(default_factory=ExecutionPolicy)
     #: Where the group came from (file and positions); not part of equality.
     source: SourceMap | None = field(default=None, compare=False, repr=False)
@@ -203,9 +188,8 @@ class PipelineGroup:
     def __post_init__(self) -> None:
         if not isinstance(self.steps, tuple):
             object.__setattr__(self, "steps", tuple(self.steps))
-        if not isinstance(self.tags, (tuple, str)):
-            object.__setattr__(self, "tags", tuple(self.tags))
-        object.__setattr__(self, "defaults", _frozen_map(self.defaults))
+        object.__setattr__(self, "tags", _names(self.tags))
+        object.__setattr__(self, "defaults", freeze_map(self.defaults))
 
     # -- the DSL -----------------------------------------------------------------------
 
@@ -222,7 +206,7 @@ class PipelineGroup:
         name: str,
         pipeline: str,
         *,
-        depends_on: Sequence[str] = (),
+        depends_on: str | Iterable[str] = (),
         params: Mapping[str, Any] | None = None,
         description: str | None = None,
         retries: int | None = None,
@@ -233,9 +217,8 @@ class PipelineGroup:
         step = PipelineStep(
             name=name,
             pipeline=pipeline,
-            params=dict(params or {}),
-            # a lone string is kept as is, so validation says "write depends_on: [a]"
-            depends_on=depends_on if isinstance(depends_on, str) else tuple(depends_on),
+            params=freeze_map(params),
+            depends_on=_names(depends_on),
             description=description,
             retries=retries,
             retry_delay_seconds=retry_delay_seconds,
@@ -245,10 +228,6 @@ class PipelineGroup:
 
     def with_policy(self, **changes: Any) -> PipelineGroup:
         """A copy with policy fields changed (``execution="parallel"`` or an enum)."""
-        if "execution" in changes:
-            changes["execution"] = ExecutionMode(_enum_value(changes["execution"]))
-        if "on_failure" in changes:
-            changes["on_failure"] = FailurePolicy(_enum_value(changes["on_failure"]))
         return replace(self, policy=replace(self.policy, **changes), source=None)
 
     def with_defaults(self, **defaults: Any) -> PipelineGroup:
@@ -287,7 +266,7 @@ class PipelineGroup:
             metadata["tags"] = list(self.tags)
         spec: dict[str, Any] = {}
         if self.defaults:
-            spec["defaults"] = dict(self.defaults)
+            spec["defaults"] = plain(self.defaults)
         spec["pipelines"] = [s.to_dict() for s in self.steps]
         if self.policy != ExecutionPolicy():
             spec["policy"] = self.policy.to_dict()
@@ -301,13 +280,12 @@ class PipelineGroup:
         return group_from_document(data, file=file)
 
 
-def _frozen_map(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    """A read-only view of a copy: a group's params cannot change under a plan."""
-    if isinstance(value, MappingProxyType):
+def _names(value: str | Iterable[str]) -> tuple[str, ...]:
+    """Names as a tuple: a list from YAML or a tuple from Python; a lone string is one name
+    (in Python, ``depends_on="ingest"`` can only mean that; the YAML format refuses it)."""
+    if isinstance(value, tuple):
         return value
-    return MappingProxyType(dict(value))
-
-
-def _enum_value(value: Any) -> Any:
-    return value.value if isinstance(value, enum.Enum) else value
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
 

@@ -24,6 +24,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from spine.core.findings import Code
+from spine.core.jsonable import Record
+
 CONTEXT_NAMES = ("params", "group", "step", "batch_id")
 _SINGLE_EXPR = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}|\{\{|\{%|\{#).)*)\}\}\s*$", re.S)
 
@@ -42,14 +45,11 @@ class ParamLayer(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class ParamSource:
+class ParamSource(Record):
     """The layer a value came from and, when it was a template, the template text."""
 
     layer: ParamLayer
     template: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"layer": self.layer.value, "template": self.template}
 
 
 def is_template(value: Any) -> bool:
@@ -66,7 +66,7 @@ def templates_in(value: Any) -> Iterator[str]:
                 yield v
         elif isinstance(v, Mapping):
             stack.extend(v.values())
-        elif isinstance(v, list):
+        elif isinstance(v, (list, tuple)):
             stack.extend(v)
 
 
@@ -83,7 +83,7 @@ _BIG_WIDTH = re.compile(r"\d{6,}")
 class TemplateProblem(Exception):
     """A template could not be rendered; ``str()`` says why and what to do."""
 
-    def __init__(self, message: str, code: str = "template-error") -> None:
+    def __init__(self, message: str, code: str = Code.TEMPLATE_ERROR) -> None:
         super().__init__(message)
         #: ``template-undefined`` for a missing name, ``template-error`` for anything else.
         self.code = code
@@ -165,7 +165,11 @@ def _recording_undefined(base: Any) -> Any:
 
 
 class RunParams(dict):  # type: ignore[type-arg]
-    """The run params as templates see them: ``params.items`` is the param ``items``."""
+    """The run params as templates see them: ``params.items`` is the param ``items``.
+
+    Built from a plain copy (:func:`spine.core.frozen.thaw`), so a list param renders as
+    ``['a', 'b']`` whether the run params were frozen or not.
+    """
 
 
 def _bounded_filter(fn: Any) -> Any:
@@ -232,10 +236,14 @@ def render_value(value: Any, context: Mapping[str, Any]) -> Any:
         if "{{" not in value and "{%" not in value:
             return value
         return _render_text(value, context)
-    if isinstance(value, dict):
-        return {k: render_value(v, context) for k, v in value.items()}
-    if isinstance(value, list):
-        return [render_value(v, context) for v in value]
+    # Containers come back as they were (the same object) when nothing in them is a
+    # template, so frozen params are not rebuilt for nothing.
+    if isinstance(value, Mapping):
+        rendered = {k: render_value(v, context) for k, v in value.items()}
+        return value if all(rendered[k] is v for k, v in value.items()) else rendered
+    if isinstance(value, (list, tuple)):
+        items = [render_value(v, context) for v in value]
+        return value if all(a is b for a, b in zip(items, value)) else items
     return value
 
 
@@ -269,12 +277,12 @@ def _undefined_problem(text: str, exc: Exception, context: Mapping[str, Any]) ->
     obj, name = getattr(exc, "obj", missing), getattr(exc, "name", None)
     head = f"template {text!r:.80}"
     if name is None:  # an undefined we did not create (never expected): Jinja's words
-        return TemplateProblem(f"{head} failed: {exc}", "template-undefined")
+        return TemplateProblem(f"{head} failed: {exc}", Code.TEMPLATE_UNDEFINED)
     if obj is missing or obj is context.get("group") or obj is context.get("step"):
-        return TemplateProblem(f"{head} uses undefined name {name!r}", "template-undefined")
+        return TemplateProblem(f"{head} uses undefined name {name!r}", Code.TEMPLATE_UNDEFINED)
     if isinstance(obj, RunParams):
         hint = f"; pass it with --param {name}=…, or write {{{{ params.{name} | default(…) }}}}" if isinstance(name, str) else ""
-        return TemplateProblem(f"{head} uses undefined name {name!r}{hint}", "template-undefined")
+        return TemplateProblem(f"{head} uses undefined name {name!r}{hint}", Code.TEMPLATE_UNDEFINED)
     if isinstance(obj, Mapping):
         what = f"has no key {name!r}"
     else:
@@ -282,7 +290,7 @@ def _undefined_problem(text: str, exc: Exception, context: Mapping[str, Any]) ->
     value = _short_repr(obj)
     path = _path_of(obj, context.get("params"), text)
     subject = f"{path} is {_a(type(obj).__name__)} ({value})" if path else f"the value {value} ({_a(type(obj).__name__)})"
-    return TemplateProblem(f"{head} failed: {subject}, which {what}", "template-error")
+    return TemplateProblem(f"{head} failed: {subject}, which {what}", Code.TEMPLATE_ERROR)
 
 
 def _a(type_name: str) -> str:

@@ -14,13 +14,11 @@ dependencies, then anything else):
 
 from __future__ import annotations
 
-import copy
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from types import MappingProxyType
 from typing import Any
 
 from spine.core.errors import (
@@ -30,9 +28,12 @@ from spine.core.errors import (
     InvalidGroupSpecError,
     PlanResolutionError,
 )
-from spine.core.findings import Finding, Severity
+from spine.core.errors import DecodeError
+from spine.core.findings import Code, Finding, Severity, Stage
+from spine.core.frozen import freeze, freeze_map, thaw
 from spine.core.ids import new_batch_id
 from spine.core.suggest import Suggester, did_you_mean
+from spine.core.jsonable import Record, decode, plain
 from spine.framework.registry import PipelineRegistry, PipelineSpec
 from spine.orchestration.graph import GraphAnalysis, analyze
 from spine.orchestration.models import PipelineGroup
@@ -52,8 +53,12 @@ from spine.yamlio.reader import gc_paused
 
 
 @dataclass(frozen=True, slots=True)
-class PlannedStep:
-    """One step of a plan, with its params resolved."""
+class PlannedStep(Record):
+    """One step of a plan, with its params resolved and its run keys made effective.
+
+    Everything a worker needs to run the step, deep-frozen: hashable, picklable, and
+    ``PlannedStep.from_dict(step.to_dict()) == step``.
+    """
 
     name: str
     pipeline: str
@@ -71,24 +76,25 @@ class PlannedStep:
     #: Seconds one attempt may take (``None``: no limit): the step's own value, else the policy's.
     timeout_seconds: float | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "pipeline": self.pipeline,
-            "params": dict(self.params),
-            "depends_on": list(self.depends_on),
-            "sequence_order": self.sequence_order,
-            "generation": self.generation,
-            "param_sources": {k: s.to_dict() for k, s in self.param_sources.items()},
-            "retries": self.retries,
-            "retry_delay_seconds": self.retry_delay_seconds,
-            "timeout_seconds": self.timeout_seconds,
-        }
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", freeze_map(self.params))
+        object.__setattr__(self, "param_sources", freeze_map(self.param_sources))
+        if not isinstance(self.depends_on, tuple):
+            object.__setattr__(self, "depends_on", tuple(self.depends_on))
+
+
+#: Keys of a plan's dict that are derived from ``definition`` (or added by the CLI).
+_DERIVED_KEYS = ("group", "policy", "definition", "pipelines_checked")
 
 
 @dataclass(frozen=True)
 class ExecutionPlan:
-    """A resolved group: steps in order with their params, generations, critical path."""
+    """A resolved group: steps in order with their params, generations, critical path.
+
+    Deep-frozen, hashable and picklable (``pickle.loads(pickle.dumps(plan)) == plan``), so
+    a process pool or a Dask worker can receive it. ``to_dict`` carries the group's whole
+    document under ``definition``, so ``ExecutionPlan.from_dict(plan.to_dict()) == plan``.
+    """
 
     group: PipelineGroup
     batch_id: str
@@ -100,6 +106,13 @@ class ExecutionPlan:
     #: Warnings found while resolving (errors raise instead).
     warnings: tuple[Finding, ...] = ()
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", freeze_map(self.params))
+        object.__setattr__(self, "steps", tuple(self.steps))
+        object.__setattr__(self, "generations", tuple(tuple(g) for g in self.generations))
+        object.__setattr__(self, "critical_path", tuple(self.critical_path))
+        object.__setattr__(self, "warnings", tuple(self.warnings))
+
     @cached_property
     def graph(self) -> Any:
         """A fresh ``networkx.DiGraph`` of the plan (edge ``dep -> step``)."""
@@ -109,6 +122,10 @@ class ExecutionPlan:
         g.add_nodes_from(s.name for s in self.steps)
         g.add_edges_from((d, s.name) for s in self.steps for d in s.depends_on)
         return g
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the cached graph is rebuilt on demand, not shipped to another process
+        return {k: v for k, v in self.__dict__.items() if k != "graph"}
 
     def step(self, name: str) -> PlannedStep:
         for s in self.steps:
@@ -122,17 +139,34 @@ class ExecutionPlan:
         return [s.name for s in self.steps]
 
     def to_dict(self) -> dict[str, Any]:
+        """The plan as plain data: a summary of the group, the run params, the policy, the
+        steps, generations, critical path, warnings, and the group's document (``definition``)."""
         g = self.group
         return {
             "group": {"name": g.name, "version": g.version, "domain": g.domain},
             "batch_id": self.batch_id,
-            "params": dict(self.params),
+            "params": plain(self.params),
             "policy": g.policy.to_dict(),
             "steps": [s.to_dict() for s in self.steps],
-            "generations": [list(x) for x in self.generations],
-            "critical_path": list(self.critical_path),
+            "generations": plain(self.generations),
+            "critical_path": plain(self.critical_path),
             "warnings": [w.to_dict() for w in self.warnings],
+            "definition": g.to_dict(),
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ExecutionPlan:
+        """The plan a :meth:`to_dict` dict (or ``spine group plan --json``) describes.
+
+        The group is read from ``definition`` through the format's validator (raising
+        :class:`~spine.core.errors.InvalidGroupSpecError`); ``group`` and ``policy`` are
+        derived from it and ignored. Anything else wrong raises :class:`DecodeError`.
+        """
+        if not isinstance(data, Mapping) or "definition" not in data:
+            raise DecodeError("ExecutionPlan.from_dict: missing key 'definition' (the group's spine.io/v1 document)")
+        group = PipelineGroup.from_dict(data["definition"])
+        fields = {k: v for k, v in data.items() if k not in _DERIVED_KEYS}
+        return decode(cls, {**fields, "group": group})
 
 
 def check_pipelines(group: PipelineGroup, registry: PipelineRegistry) -> list[Finding]:
@@ -152,7 +186,7 @@ def check_pipelines(group: PipelineGroup, registry: PipelineRegistry) -> list[Fi
             pos = src.of_step(i, "pipeline") if src else (None, None)
             findings.append(
                 Finding(
-                    "unknown-pipeline",
+                    Code.UNKNOWN_PIPELINE,
                     f"step {step.name!r} calls pipeline {step.pipeline!r}, which is not registered"
                     f"{pipelines.did_you_mean(step.pipeline)} (see `spine pipeline list`)",
                     file=file, line=pos[0], column=pos[1], group=group.name, step=step.name,
@@ -167,7 +201,7 @@ def check_pipelines(group: PipelineGroup, registry: PipelineRegistry) -> list[Fi
                 if not spec.allow_extra_params:
                     findings.append(
                         Finding(
-                            "unknown-param",
+                            Code.UNKNOWN_PARAM,
                             f"step {step.name!r}: pipeline {spec.name!r} has no param {key!r}"
                             f"{did_you_mean(str(key), defs)} (accepted: {', '.join(defs) or 'none'})",
                             file=file, line=pos[0], column=pos[1], group=group.name, step=step.name,
@@ -179,14 +213,14 @@ def check_pipelines(group: PipelineGroup, registry: PipelineRegistry) -> list[Fi
             why = d.problem(value)
             if why:
                 findings.append(
-                    Finding("invalid-param", f"step {step.name!r}: {why}", file=file, line=pos[0], column=pos[1], group=group.name, step=step.name)
+                    Finding(Code.INVALID_PARAM, f"step {step.name!r}: {why}", file=file, line=pos[0], column=pos[1], group=group.name, step=step.name)
                 )
         for d in spec.params:
             if d.required and d.name not in step.params and d.name not in group.defaults:
                 pos = src.of_step(i) if src else (None, None)
                 findings.append(
                     Finding(
-                        "required-param-from-run",
+                        Code.REQUIRED_PARAM_FROM_RUN,
                         f"step {step.name!r}: pipeline {spec.name!r} requires param {d.name!r}, which no "
                         f"default or step param gives; it must be passed at run time (--param {d.name}=…)",
                         severity=Severity.WARNING,
@@ -211,7 +245,7 @@ def check_templates(group: PipelineGroup) -> list[Finding]:
             problem = seen[v]
             if problem:
                 line, column = pos()
-                findings.append(Finding("template-error", f"{where()}: {problem}", file=file, line=line, column=column, group=group.name, step=step))
+                findings.append(Finding(Code.TEMPLATE_ERROR, f"{where()}: {problem}", file=file, line=line, column=column, group=group.name, step=step))
 
     nowhere = (None, None)
     for key, value in group.defaults.items():
@@ -263,9 +297,9 @@ def raise_for(findings: list[Finding], analysis: GraphAnalysis | None = None) ->
     if not errors:
         return
     codes = {f.code for f in errors}
-    if "cycle" in codes:
+    if Code.CYCLE in codes:
         raise CycleDetectedError(findings=errors, cycles=analysis.cycles if analysis else ())
-    if "missing-dependency" in codes or "self-dependency" in codes:
+    if Code.MISSING_DEPENDENCY in codes or Code.SELF_DEPENDENCY in codes:
         raise DependencyError(findings=errors, missing=analysis.missing if analysis else ())
     if codes <= _SPEC_CODES:
         raise InvalidGroupSpecError(findings=errors)
@@ -274,11 +308,8 @@ def raise_for(findings: list[Finding], analysis: GraphAnalysis | None = None) ->
 
 _log = logging.getLogger(__name__)
 
-_SPEC_CODES = {
-    "wrong-type", "missing-key", "unknown-key", "invalid-value", "invalid-name",
-    "invalid-step-name", "duplicate-step", "empty-group", "wrong-api-version", "wrong-kind",
-    "not-a-mapping",
-}
+#: Codes raised as InvalidGroupSpecError when nothing worse is found: the format's, and duplicate steps.
+_SPEC_CODES = Code.of_stage(Stage.FORMAT) | {Code.DUPLICATE_STEP}
 
 
 class PlanResolver:
@@ -319,11 +350,11 @@ class PlanResolver:
         findings.extend(check_templates(group))
         registry = self.registry
         if registry is not None:
-            findings.extend(f for f in check_pipelines(group, registry) if f.code != "required-param-from-run")
+            findings.extend(f for f in check_pipelines(group, registry) if f.code != Code.REQUIRED_PARAM_FROM_RUN)
         raise_for(findings, analysis)
 
         batch = batch_id or new_batch_id(f"group_{group.name}")
-        template_params = RunParams(run_params)
+        template_params = RunParams(thaw(run_params))
         context_group = {"name": group.name, "version": group.version, "domain": group.domain, "tags": list(group.tags)}
         index = {s.name: i for i, s in enumerate(group.steps)}
         src = group.source
@@ -361,17 +392,17 @@ class PlanResolver:
                 for problem in spec.check(final):
                     pos = src.of_step(i) if src else (None, None)
                     errors.append(
-                        Finding("invalid-param", f"step {step.name!r}: {problem}", file=file, line=pos[0], column=pos[1], group=group.name, step=step.name)
+                        Finding(Code.INVALID_PARAM, f"step {step.name!r}: {problem}", file=file, line=pos[0], column=pos[1], group=group.name, step=step.name)
                     )
             planned.append(
                 PlannedStep(
                     name=step.name,
                     pipeline=step.pipeline,
-                    params=MappingProxyType(final),
+                    params=freeze_map(final),
                     depends_on=tuple(step.depends_on),
                     sequence_order=seq,
                     generation=analysis.generation[name],
-                    param_sources=MappingProxyType(sources),
+                    param_sources=freeze_map(sources),
                     description=step.description,
                     retries=policy.retries if step.retries is None else step.retries,
                     retry_delay_seconds=policy.retry_delay_seconds if step.retry_delay_seconds is None else step.retry_delay_seconds,
@@ -384,7 +415,7 @@ class PlanResolver:
         return ExecutionPlan(
             group=group,
             batch_id=batch,
-            params=MappingProxyType(run_params),
+            params=freeze_map(run_params),
             steps=tuple(planned),
             generations=tuple(tuple(g) for g in analysis.generations),
             critical_path=tuple(analysis.critical_path),
@@ -404,7 +435,7 @@ def _merge(
     if spec is not None:
         for d in spec.params:
             if not d.required and d.default is not None:
-                merged[d.name] = copy.deepcopy(d.default)  # plans never share mutable defaults
+                merged[d.name] = freeze(d.default)  # frozen: plans share it safely
                 sources[d.name] = ParamSource(ParamLayer.PIPELINE)
     for layer, values in ((ParamLayer.DEFAULT, defaults), (ParamLayer.RUN, run)):
         for key, value in values.items():

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from spine.core.errors import InvalidGroupSpecError
-from spine.core.findings import Finding
+from spine.core.findings import Code, Finding
 from spine.orchestration.models import (
     API_VERSION,
     KIND,
@@ -83,7 +83,7 @@ class _Checker:
     def mapping(self, parent: Any, key: Any, value: Any, what: str, step: str | None = None) -> bool:
         if isinstance(value, dict):
             return True
-        self.add("wrong-type", f"{what} must be a mapping, got {_kind(value)}", self.at(parent, key), step)
+        self.add(Code.WRONG_TYPE, f"{what} must be a mapping, got {_kind(value)}", self.at(parent, key), step)
         return False
 
     def unknown_keys(self, container: dict[Any, Any], allowed: tuple[str, ...], what: str, step: str | None = None) -> None:
@@ -91,7 +91,7 @@ class _Checker:
             if key not in allowed:
                 hint = did_you_mean(str(key), allowed) if isinstance(key, str) else ""
                 self.add(
-                    "unknown-key",
+                    Code.UNKNOWN_KEY,
                     f"unknown key {key!r} in {what}{hint} (allowed: {', '.join(allowed)})",
                     self.at(container, key, of_key=True),
                     step,
@@ -100,11 +100,11 @@ class _Checker:
     def string(self, container: Any, key: str, what: str, *, required: bool = False, step: str | None = None) -> str | None:
         if key not in container:
             if required:
-                self.add("missing-key", f"{what} is required", self.doc.at(container) if self.doc else (None, None), step)
+                self.add(Code.MISSING_KEY, f"{what} is required", self.doc.at(container) if self.doc else (None, None), step)
             return None
         value = container[key]
         if not isinstance(value, str):
-            self.add("wrong-type", f"{what} must be a string, got {_kind(value)}; quote it", self.at(container, key), step)
+            self.add(Code.WRONG_TYPE, f"{what} must be a string, got {_kind(value)}; quote it", self.at(container, key), step)
             return None
         return value
 
@@ -117,11 +117,11 @@ class _Checker:
         number = isinstance(value, int) or (not integer and isinstance(value, float))
         if isinstance(value, bool) or not number:
             kind = "an integer" if integer else "a number"
-            self.add("wrong-type", f"{what} must be {kind}, got {_kind(value)}", self.at(container, key), step)
+            self.add(Code.WRONG_TYPE, f"{what} must be {kind}, got {_kind(value)}", self.at(container, key), step)
             return None
         if not (value >= least if inclusive else value > least) or value == float("inf"):
             rule = f"an integer ≥ {least}" if integer else f"a finite number {'≥' if inclusive else '>'} {least}"
-            self.add("invalid-value", f"{what} must be {rule}, got {_kind(value)}", self.at(container, key), step)
+            self.add(Code.INVALID_VALUE, f"{what} must be {rule}, got {_kind(value)}", self.at(container, key), step)
             return None
         return value
 
@@ -134,7 +134,7 @@ class _Checker:
         for k in value:
             if not isinstance(k, str):
                 self.add(
-                    "wrong-type",
+                    Code.WRONG_TYPE,
                     f"param names in {what} must be strings, got {_kind(k)}; quote the key "
                     "(YAML reads bare on/off/yes/no as booleans)",
                     self.at(value, k, of_key=True),
@@ -152,7 +152,7 @@ def group_from_document(data: Mapping[str, Any], *, file: str | None = None) -> 
     """A group from a plain dict; raises :class:`InvalidGroupSpecError` with every problem."""
     group, findings = _parse(dict(data) if isinstance(data, Mapping) else data, None, file, 0)
     if findings or group is None:
-        raise InvalidGroupSpecError(findings=findings or [Finding("invalid-spec", "not a group document", file=file)])
+        raise InvalidGroupSpecError(findings=findings or [Finding(Code.INVALID_SPEC, "not a group document", file=file)])
     return group
 
 
@@ -169,7 +169,7 @@ def _parse(value: Any, doc: Document | None, file: str | None, index: int) -> tu
         source.group = (doc.line, doc.column)
     if not isinstance(value, dict):
         c.add(
-            "not-a-mapping",
+            Code.NOT_A_MAPPING,
             f"a group document must be a mapping with apiVersion, kind, metadata and spec; got {_kind(value)}",
             source.group,
         )
@@ -184,13 +184,13 @@ def _parse(value: Any, doc: Document | None, file: str | None, index: int) -> tu
 
     api = value.get("apiVersion")
     if "apiVersion" not in value:
-        c.add("missing-key", f"apiVersion is required: add 'apiVersion: {API_VERSION}'", root)
+        c.add(Code.MISSING_KEY, f"apiVersion is required: add 'apiVersion: {API_VERSION}'", root)
     elif api != API_VERSION:
-        c.add("wrong-api-version", f"apiVersion must be {API_VERSION!r}, got {api!r:.60}", c.at(value, "apiVersion"))
+        c.add(Code.WRONG_API_VERSION, f"apiVersion must be {API_VERSION!r}, got {api!r:.60}", c.at(value, "apiVersion"))
     if "kind" not in value:
-        c.add("missing-key", f"kind is required: add 'kind: {KIND}'", root)
+        c.add(Code.MISSING_KEY, f"kind is required: add 'kind: {KIND}'", root)
     elif value["kind"] != KIND:
-        c.add("wrong-kind", f"kind must be {KIND!r}, got {value['kind']!r:.60}", c.at(value, "kind"))
+        c.add(Code.WRONG_KIND, f"kind must be {KIND!r}, got {value['kind']!r:.60}", c.at(value, "kind"))
     c.unknown_keys(value, ROOT_KEYS, "the document")
 
     # -- metadata
@@ -199,7 +199,7 @@ def _parse(value: Any, doc: Document | None, file: str | None, index: int) -> tu
     domain = description = None
     tags: tuple[str, ...] = ()
     if "metadata" not in value:
-        c.add("missing-key", "metadata is required (at least metadata.name)", root)
+        c.add(Code.MISSING_KEY, "metadata is required (at least metadata.name)", root)
     elif c.mapping(value, "metadata", metadata, "metadata"):
         assert isinstance(metadata, dict)
         c.unknown_keys(metadata, METADATA_KEYS, "metadata")
@@ -207,22 +207,22 @@ def _parse(value: Any, doc: Document | None, file: str | None, index: int) -> tu
         if name is not None:
             problem = group_name_problem(name)
             if problem:
-                c.add("invalid-name", problem, c.at(metadata, "name"))
+                c.add(Code.INVALID_NAME, problem, c.at(metadata, "name"))
         domain = c.string(metadata, "domain", "metadata.domain")
         if domain is not None and group_name_problem(domain):
-            c.add("invalid-name", f"metadata.domain {domain!r:.80} must follow the group name rules", c.at(metadata, "domain"))
+            c.add(Code.INVALID_NAME, f"metadata.domain {domain!r:.80} must follow the group name rules", c.at(metadata, "domain"))
         description = c.string(metadata, "description", "metadata.description")
         if "version" in metadata:
             v = metadata["version"]
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                code = "invalid-value" if isinstance(v, int) and not isinstance(v, bool) else "wrong-type"
+                code = Code.INVALID_VALUE if isinstance(v, int) and not isinstance(v, bool) else Code.WRONG_TYPE
                 c.add(code, f"metadata.version must be an integer ≥ 1, got {_kind(v)}", c.at(metadata, "version"))
             else:
                 version = v
         if "tags" in metadata:
             t = metadata["tags"]
             if not isinstance(t, list) or not all(isinstance(x, str) for x in t):
-                c.add("wrong-type", f"metadata.tags must be a list of strings, got {_kind(t)}", c.at(metadata, "tags"))
+                c.add(Code.WRONG_TYPE, f"metadata.tags must be a list of strings, got {_kind(t)}", c.at(metadata, "tags"))
             else:
                 tags = tuple(t)
         if doc is not None:
@@ -236,7 +236,7 @@ def _parse(value: Any, doc: Document | None, file: str | None, index: int) -> tu
     policy = ExecutionPolicy()
     spec = value.get("spec")
     if "spec" not in value:
-        c.add("missing-key", "spec is required (at least spec.pipelines)", root)
+        c.add(Code.MISSING_KEY, "spec is required (at least spec.pipelines)", root)
     elif c.mapping(value, "spec", spec, "spec"):
         assert isinstance(spec, dict)
         c.unknown_keys(spec, SPEC_KEYS, "spec")
@@ -250,13 +250,13 @@ def _parse(value: Any, doc: Document | None, file: str | None, index: int) -> tu
                     source.fields[f"spec.defaults.{key}"] = doc.value_at(spec["defaults"], key)
         policy = _policy(c, spec, source, doc)
         if "pipelines" not in spec:
-            c.add("missing-key", "spec.pipelines is required: a list of steps", c.at(value, "spec"))
+            c.add(Code.MISSING_KEY, "spec.pipelines is required: a list of steps", c.at(value, "spec"))
         else:
             items = spec["pipelines"]
             if not isinstance(items, list):
-                c.add("wrong-type", f"spec.pipelines must be a list of steps, got {_kind(items)}", c.at(spec, "pipelines"))
+                c.add(Code.WRONG_TYPE, f"spec.pipelines must be a list of steps, got {_kind(items)}", c.at(spec, "pipelines"))
             elif not items:
-                c.add("empty-group", "spec.pipelines is empty: a group needs at least one step", c.at(spec, "pipelines"))
+                c.add(Code.EMPTY_GROUP, "spec.pipelines is empty: a group needs at least one step", c.at(spec, "pipelines"))
             else:
                 steps = _steps(c, items, source, doc)
 
@@ -298,7 +298,7 @@ def _policy(c: _Checker, spec: dict[str, Any], source: SourceMap, doc: Document 
             execution = ExecutionMode(p["execution"])
         except (ValueError, TypeError):
             c.add(
-                "invalid-value",
+                Code.INVALID_VALUE,
                 f"spec.policy.execution must be sequential or parallel, got {_kind(p['execution'])}",
                 c.at(p, "execution"),
             )
@@ -307,21 +307,21 @@ def _policy(c: _Checker, spec: dict[str, Any], source: SourceMap, doc: Document 
             on_failure = FailurePolicy(p["on_failure"])
         except (ValueError, TypeError):
             c.add(
-                "invalid-value",
+                Code.INVALID_VALUE,
                 f"spec.policy.on_failure must be stop or continue, got {_kind(p['on_failure'])}",
                 c.at(p, "on_failure"),
             )
     if "max_concurrency" in p:
         m = p["max_concurrency"]
         if isinstance(m, bool) or not isinstance(m, int) or m < 1:
-            code = "invalid-value" if isinstance(m, int) and not isinstance(m, bool) else "wrong-type"
+            code = Code.INVALID_VALUE if isinstance(m, int) and not isinstance(m, bool) else Code.WRONG_TYPE
             c.add(code, f"spec.policy.max_concurrency must be an integer ≥ 1, got {_kind(m)}", c.at(p, "max_concurrency"))
         else:
             max_concurrency = m
     if "timeout_minutes" in p and p["timeout_minutes"] is not None:
         t = p["timeout_minutes"]
         if isinstance(t, bool) or not isinstance(t, (int, float)) or not t > 0 or t == float("inf"):
-            code = "invalid-value" if isinstance(t, (int, float)) and not isinstance(t, bool) else "wrong-type"
+            code = Code.INVALID_VALUE if isinstance(t, (int, float)) and not isinstance(t, bool) else Code.WRONG_TYPE
             c.add(code, f"spec.policy.timeout_minutes must be a number > 0, got {_kind(t)}", c.at(p, "timeout_minutes"))
         else:
             timeout = t
@@ -335,7 +335,7 @@ def _steps(c: _Checker, items: list[Any], source: SourceMap, doc: Document | Non
     for i, item in enumerate(items):
         pos = c.at(items, i)
         if not isinstance(item, dict):
-            c.add("wrong-type", f"step #{i + 1} must be a mapping with name and pipeline, got {_kind(item)}", pos)
+            c.add(Code.WRONG_TYPE, f"step #{i + 1} must be a mapping with name and pipeline, got {_kind(item)}", pos)
             continue
         step_marks = marks.get(id(item)) if marks is not None else None
         raw_name = item.get("name")
@@ -346,10 +346,10 @@ def _steps(c: _Checker, items: list[Any], source: SourceMap, doc: Document | Non
         if name is not None:
             problem = step_name_problem(name)
             if problem:
-                c.add("invalid-step-name", problem, c.at(item, "name"), step=label)
+                c.add(Code.INVALID_STEP_NAME, problem, c.at(item, "name"), step=label)
         pipeline = c.string(item, "pipeline", f"step {label!r} pipeline", required=True, step=label)
         if pipeline is not None and (not pipeline.strip() or pipeline != pipeline.strip()):
-            c.add("invalid-value", f"step {label!r}: pipeline {pipeline!r} must be a non-empty name without surrounding spaces", c.at(item, "pipeline"), step=label)
+            c.add(Code.INVALID_VALUE, f"step {label!r}: pipeline {pipeline!r} must be a non-empty name without surrounding spaces", c.at(item, "pipeline"), step=label)
         description = c.string(item, "description", f"step {label!r} description", step=label)
         params = c.param_map(item, "params", f"step {label!r} params", step=label)
         run = {k: c.run_key(item, k, f"step {label!r}: {k}", step=label) for k in RUN_KEYS}
@@ -359,19 +359,19 @@ def _steps(c: _Checker, items: list[Any], source: SourceMap, doc: Document | Non
             d = item["depends_on"]
             if isinstance(d, str):
                 c.add(
-                    "wrong-type",
+                    Code.WRONG_TYPE,
                     f"step {label!r}: depends_on must be a list; write depends_on: [{d}]",
                     c.at(item, "depends_on"),
                     step=label,
                 )
             elif not isinstance(d, list):
-                c.add("wrong-type", f"step {label!r}: depends_on must be a list of step names, got {_kind(d)}", c.at(item, "depends_on"), step=label)
+                c.add(Code.WRONG_TYPE, f"step {label!r}: depends_on must be a list of step names, got {_kind(d)}", c.at(item, "depends_on"), step=label)
             else:
                 dmarks = marks.get(id(d)) if marks is not None else None
                 for j, dep in enumerate(d):
                     if not isinstance(dep, str):
                         c.add(
-                            "wrong-type",
+                            Code.WRONG_TYPE,
                             f"step {label!r}: depends_on item #{j + 1} must be a step name, got {_kind(dep)}; quote it",
                             c.at(d, j),
                             step=label,
