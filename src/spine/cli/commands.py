@@ -152,19 +152,23 @@ def plan(ws: Workspace, target: str, param_items: Sequence[str], group_name: str
 def _report_invalid(findings: Sequence[Finding], as_json: bool, color: bool) -> int:
     if as_json:
         dump_json({"valid": False, "findings": [f.to_dict() for f in findings]})
+    from spine.core.findings import Severity
+
     echo_findings(findings, color)
-    errors = sum(f.severity.value == "error" for f in findings)
+    errors = sum(f.severity is Severity.ERROR for f in findings)
     click.echo(f"the group is invalid: {errors} problem(s)", err=True)
     return EXIT_INVALID
 
 
 def _plan_text(plan: Any, color: bool) -> None:
+    from spine.orchestration.models import ExecutionMode
+
     g = plan.group
     p = g.policy
     click.echo(colour(f"{safe(g.name)} v{g.version}", "cyan", enabled=color) + (f"  ({safe(g.domain)})" if g.domain else ""))
     click.echo(f"batch id:  {plan.batch_id}")
     policy = f"{p.execution.value}"
-    if p.execution.value == "parallel":
+    if p.execution is ExecutionMode.PARALLEL:
         policy += f", max_concurrency {p.max_concurrency}"
     policy += f", on_failure {p.on_failure.value}"
     if p.timeout_minutes is not None:

@@ -25,7 +25,8 @@ from spine.core.escape import terminal_line as term
 EXIT_OK, EXIT_CHANGED = 0, 1
 
 
-_COLOURS = {"added": "green", "removed": "red", "renamed": "blue", "changed": "yellow"}
+#: The terminal colour of each kind of change (by ``Change`` member name: the module is imported late).
+_COLOURS = {"ADDED": "green", "REMOVED": "red", "RENAMED": "blue", "CHANGED": "yellow"}
 
 
 @click.command("diff")
@@ -103,7 +104,7 @@ def diff_cmd(ctx: click.Context, old: str, new: str, fmt: str, output: str | Non
         text = diff_render.render_text(
             report,
             escape=term,
-            style=lambda line, change: colour(line, _COLOURS[change.value], enabled=color) if change.value in _COLOURS else line,
+            style=lambda line, change: colour(line, _COLOURS[change.name], enabled=color) if change.name in _COLOURS else line,
         )
     if output:
         write_output(output, text)

@@ -34,6 +34,7 @@ def fuzz_cmd(c: Any, paths: tuple[str, ...], examples: int, seed: int | None, fm
         raise UsageProblem(f"spine group fuzz needs hypothesis: pip install 'spine-core[fuzz]' ({exc})") from exc
     from spine.cli.commands import check
     from spine.cli.reproduce import fuzz_commands, with_commands
+    from spine.core.findings import Severity
 
     ws = c.workspace()
     seed = seed if seed is not None else random.SystemRandom().randrange(2**32)
@@ -67,7 +68,7 @@ def fuzz_cmd(c: Any, paths: tuple[str, ...], examples: int, seed: int | None, fm
                 "pipelines_checked": registry is not None,
                 "results": [with_commands(i, r.to_dict(), commands) for i, r in enumerate(results)],
                 "invalid_groups": [{"name": g.name, "file": g.file} for g in invalid],
-                "findings": [f.to_dict() for f in report.all_findings() if f.severity.value == "error"],
+                "findings": [f.to_dict() for f in report.all_findings() if f.severity is Severity.ERROR],
             }
         )
     else:

@@ -95,6 +95,7 @@ def run_group(ws: Workspace, target: str, *, group_name: str | None, param_items
         return EXIT_OK
 
     from spine.framework import CancelToken, Dispatcher
+    from spine.orchestration.models import GroupRunStatus
     from spine.runner import GroupRunner
 
     runner = GroupRunner(
@@ -115,9 +116,9 @@ def run_group(ws: Workspace, target: str, *, group_name: str | None, param_items
     _summary(result, plan, color, _rerun_command(target, group_name, param_items, executor))
     if report is not None:
         _write_report(report, result, plan, ws)
-    if result.status.value == "completed":
+    if result.status is GroupRunStatus.COMPLETED:
         return EXIT_OK
-    if result.status.value == "cancelled":
+    if result.status is GroupRunStatus.CANCELLED:
         return EXIT_CANCELLED
     return EXIT_INVALID
 
@@ -208,6 +209,7 @@ class _Plain:
         pass
 
     def event(self, e: Any) -> None:
+        from spine.orchestration.models import StepStatus
         from spine.runner import RunEventKind as K
 
         stamp = e.at.astimezone().strftime("%H:%M:%S")
@@ -219,7 +221,7 @@ class _Plain:
             self.done += 1
             status = e.status.value
             tag = colour(f"{status:<9}", {"completed": "green", "failed": "red"}.get(status, "yellow"), enabled=self.color)
-            why = f": {safe(e.error)}" if e.error is not None and status == "failed" else (f" ({safe(e.reason)})" if e.reason else "")
+            why = f": {safe(e.error)}" if e.error is not None and e.status is StepStatus.FAILED else (f" ({safe(e.reason)})" if e.reason else "")
             self._line(f"{stamp} {tag} {safe(e.step)}{why}  [{self.done}/{self.total}]")
         elif kind is K.STEP_SKIPPED:
             self.done += 1
@@ -258,6 +260,7 @@ class _Live(_Plain):
         self.live.__exit__(*exc)
 
     def event(self, e: Any) -> None:
+        from spine.orchestration.models import StepStatus
         from spine.runner import RunEventKind as K
 
         if e.kind is K.STEP_STARTED:
@@ -265,7 +268,7 @@ class _Live(_Plain):
         elif e.kind in (K.STEP_FINISHED, K.STEP_SKIPPED):
             self.running.pop(e.step, None)
             self.counts[e.status.value] = self.counts.get(e.status.value, 0) + 1
-            if e.kind is K.STEP_FINISHED and e.status.value == "failed":
+            if e.kind is K.STEP_FINISHED and e.status is StepStatus.FAILED:
                 self.console.print(f"[red]failed[/red] {_rich_escape(safe(e.step))}: {_rich_escape(safe(e.error))}")
         elif e.kind is K.STEP_RETRYING:
             self.running.pop(e.step, None)
@@ -309,6 +312,8 @@ def _progress(plan: Any, runner: Any, color: bool) -> _Plain:
 
 
 def _summary(result: Any, plan: Any, color: bool, rerun: str) -> None:
+    from spine.orchestration.models import StepStatus
+
     out = sys.stderr
     status = result.status.value
     counts: dict[str, int] = {}
@@ -323,7 +328,7 @@ def _summary(result: Any, plan: Any, color: bool, rerun: str) -> None:
     )
     if result.message:
         click.echo(f"  {safe(result.message)}", file=out)
-    failed = [s for s in result.step_executions if s.status.value == "failed"]
+    failed = [s for s in result.step_executions if s.status is StepStatus.FAILED]
     for s in failed:
         tries = f" after {s.attempts} attempts" if s.attempts > 1 else ""
         click.echo(colour(f"\nstep {safe(s.name)!s} failed{tries}: {safe(s.error)}", "red", enabled=color), file=out)
@@ -334,10 +339,10 @@ def _summary(result: Any, plan: Any, color: bool, rerun: str) -> None:
                 click.echo(f"    … {len(lines) - len(shown)} more traceback lines in --json / --report", file=out)
             for line in shown:
                 click.echo(f"    {safe(line)}", file=out)
-        because = [x.name for x in result.step_executions if x.status.value == "skipped" and x.reason and f"{s.name!r}" in x.reason]
+        because = [x.name for x in result.step_executions if x.status is StepStatus.SKIPPED and x.reason and f"{s.name!r}" in x.reason]
         if because:
             click.echo(f"  skipped because of it: {', '.join(safe(n) for n in because)}", file=out)
-    cancelled = [s.name for s in result.step_executions if s.status.value == "cancelled"]
+    cancelled = [s.name for s in result.step_executions if s.status is StepStatus.CANCELLED]
     if cancelled and failed:
         click.echo(f"  not started (on_failure: stop): {short([safe(n) for n in cancelled], 200)}", file=out)
     if status in ("failed", "partial"):

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from spine.core.errors import InvalidGroupSpecError
-from spine.core.findings import Finding
+from spine.core.findings import Finding, Severity
 from spine.orchestration.models import PipelineGroup
 from spine.orchestration.spec import group_from_document, parse_document
 from spine.yamlio.reader import Limits, gc_paused, read_bytes, read_documents
@@ -46,7 +46,7 @@ class LoadedGroup:
 
     @property
     def valid(self) -> bool:
-        return self.group is not None and not any(f.severity.value == "error" for f in self.findings)
+        return self.group is not None and not any(f.severity is Severity.ERROR for f in self.findings)
 
     @property
     def usable(self) -> PipelineGroup | None:

@@ -12,9 +12,10 @@ from spine.render.dot import NodeDecoration, layout_effort, to_dot
 from spine.render.mermaid import to_mermaid
 from spine.render.run_report import dot_with_status
 from spine.render.svg import Drawing, Graphviz, GraphvizError, GraphvizNotFoundError, NoPicture, Picture, draw_svg, find_dot
-from spine.render.view import EdgeKind, EdgeView, GraphView, NodeKind, NodeView, build_graph_view, display
+from spine.render.view import Direction, EdgeKind, EdgeView, GraphView, NodeKind, NodeView, build_graph_view, display
 
 __all__ = [
+    "Direction",
     "Drawing",
     "EdgeKind",
     "EdgeView",

@@ -29,7 +29,7 @@ from spine.core.jsonable import jsonable
 from spine.diff.compare import Change, DiffNode, DiffReport, GroupDiff, KeyChange
 from spine.render.mermaid import escape_label
 from spine.render.svg import Picture
-from spine.render.view import display
+from spine.render.view import Direction, display
 
 ADDED_COLOUR = "#1a7f37"
 REMOVED_COLOUR = "#d1242f"
@@ -179,8 +179,7 @@ def _mermaid_label(n: DiffNode) -> str:
 
 def diff_mermaid(d: GroupDiff, *, direction: str = "TB") -> str:
     """A Mermaid flowchart of the merged graph, additions and removals marked."""
-    if direction not in ("TB", "LR", "BT", "RL"):
-        raise ValueError(f"direction must be TB, LR, BT or RL, got {direction!r}")
+    direction = Direction.of(direction)
     lines = [f"flowchart {direction}"]
     for n in d.graph.nodes:
         cls = "ghost" if n.ghost and n.change is Change.UNCHANGED else n.change.value
@@ -304,8 +303,7 @@ def diff_dot(d: GroupDiff, *, direction: str = "TB") -> str:
 
     from spine.render.dot import escstring, layout_effort
 
-    if direction not in ("TB", "LR", "BT", "RL"):
-        raise ValueError(f"direction must be TB, LR, BT or RL, got {direction!r}")
+    direction = Direction.of(direction)
     effort = layout_effort(len(d.graph.nodes), len(d.graph.edges))
     g = graphviz.Digraph(
         name="spine_diff",
@@ -379,6 +377,7 @@ def render_html(report: DiffReport, *, direction: str = "TB", pictures: Sequence
         key_change_text=key_change_text,
         value_text=value_text,
         pipeline_of=pipeline_of,
+        Change=Change,
     )
 
 

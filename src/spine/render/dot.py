@@ -19,7 +19,7 @@ import graphviz
 from graphviz.quoting import quote
 
 from spine.core.escape import dot_html, dot_string
-from spine.render.view import EdgeKind, GraphView, NodeKind
+from spine.render.view import Direction, EdgeKind, GraphView, NodeKind
 
 CRITICAL_COLOUR = "#1f6feb"
 CYCLE_COLOUR = "#d1242f"
@@ -106,8 +106,7 @@ def to_dot(
     ``graphviz.Digraph`` gives — without building a ``Digraph``: this runs before Graphviz
     can start, so its time is in series with the layout.
     """
-    if direction not in ("TB", "LR", "BT", "RL"):
-        raise ValueError(f"direction must be TB, LR, BT or RL, got {direction!r}")
+    direction = Direction.of(direction)
     effort = effort or layout_effort(len(view.nodes), len(view.edges))
     graph_attr = {
         "rankdir": direction,

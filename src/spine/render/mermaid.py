@@ -26,7 +26,7 @@ with Mermaid's own renderer.
 from __future__ import annotations
 
 from spine.core.escape import MERMAID_SPLIT, mermaid_label
-from spine.render.view import EdgeKind, GraphView, NodeKind
+from spine.render.view import Direction, EdgeKind, GraphView, NodeKind
 
 #: An empty element between two characters that Mermaid would read together as syntax
 #: (the rules live in :mod:`spine.core.escape`).
@@ -42,8 +42,7 @@ def escape_label(text: str) -> str:
 
 def to_mermaid(view: GraphView, *, direction: str = "TB") -> str:
     """Mermaid flowchart for ``view``: critical path thick, cycles red, ghosts dashed."""
-    if direction not in ("TB", "LR", "BT", "RL"):
-        raise ValueError(f"direction must be TB, LR, BT or RL, got {direction!r}")
+    direction = Direction.of(direction)
     lines = [f"flowchart {direction}"]
     for n in view.nodes:
         if n.kind is NodeKind.GHOST:

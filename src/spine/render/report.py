@@ -35,7 +35,7 @@ from spine.core.findings import Finding, Severity
 from spine.orchestration.models import PipelineGroup
 from spine.render.htmlkit import asset, environment, inline_picture, picture_note
 from spine.render.svg import Drawing, Picture
-from spine.render.view import GraphView, NodeKind, build_graph_view
+from spine.render.view import EdgeKind, GraphView, NodeKind, build_graph_view
 
 _SLUG = re.compile(r"[^A-Za-z0-9_.-]+")
 #: Where a page shell's picture goes; autoescaped text can never produce a ``<!--``.
@@ -279,7 +279,7 @@ def build_report(
         errors=errors,
         warnings=len(findings) - errors,
         steps=tuple(rows),
-        edges=sum(1 for e in view.edges if e.kind.value != "missing"),
+        edges=sum(1 for e in view.edges if e.kind is not EdgeKind.MISSING),
         generations=tuple(tuple(nodes[i].name for i in gen) for gen in view.generations),
         critical_path=tuple(nodes[i].name for i in view.critical_path),
         policy=group.policy.to_dict(),

@@ -25,6 +25,28 @@ class NodeKind(enum.Enum):
     GHOST = "ghost"
 
 
+class Direction(enum.StrEnum):
+    """Which way a drawn graph flows: Graphviz's ``rankdir``, Mermaid's flowchart direction."""
+
+    #: Top to bottom (the default).
+    TB = "TB"
+    #: Left to right.
+    LR = "LR"
+    #: Bottom to top.
+    BT = "BT"
+    #: Right to left.
+    RL = "RL"
+
+    @classmethod
+    def of(cls, value: str) -> Direction:
+        """``value`` as a direction; raises ``ValueError`` naming the four."""
+        try:
+            return cls(value)
+        except ValueError:
+            *first, last = (d.value for d in cls)
+            raise ValueError(f"direction must be {', '.join(first)} or {last}, got {value!r}") from None
+
+
 class EdgeKind(enum.Enum):
     """How an edge is drawn."""
 
