@@ -372,6 +372,17 @@ class TestJson:
         r = report(base(), base().add("p", "x.p"))
         assert json.loads(render_json(r)) == json.loads(json.dumps(r.to_dict()))
 
+    def test_parts_read_back_from_their_dicts(self) -> None:
+        """The merged graph, step changes, added steps and edges read back from their own to_dict (one encoder)."""
+        from spine.diff.compare import MergedGraph, StepChange
+
+        old, new = hostile_pair()
+        d = diff_groups(old, new)
+        assert MergedGraph.from_dict(d.graph.to_dict()) == d.graph
+        assert [StepChange.from_dict(c.to_dict()) for c in d.changed_steps] == list(d.changed_steps)
+        assert [StepRef.from_dict(s.to_dict()) for s in d.added_steps] == list(d.added_steps)
+        assert [Edge.from_dict(e.to_dict()) for e in d.added_edges] == list(d.added_edges)
+
     def test_key_change_omits_the_absent_side(self) -> None:
         """An added key has no 'old', a removed key no 'new'."""
         assert KeyChange("k", Change.ADDED, new=1).to_dict() == {"key": "k", "change": "added", "new": 1}

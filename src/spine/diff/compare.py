@@ -34,7 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from spine.core.jsonable import jsonable
+from spine.core.jsonable import Record, encode, jsonable
 from spine.orchestration.models import RUN_KEYS, PipelineGroup, PipelineStep
 
 #: A removed and an added step pair as a rename when their neighbourhoods are this similar.
@@ -82,18 +82,15 @@ class KeyChange:
 
 
 @dataclass(frozen=True, slots=True)
-class StepRef:
+class StepRef(Record):
     """An added or removed step."""
 
     name: str
     pipeline: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "pipeline": self.pipeline}
-
 
 @dataclass(frozen=True, slots=True)
-class StepRename:
+class StepRename(Record):
     """A removed and an added step paired as a rename."""
 
     old: str
@@ -103,11 +100,11 @@ class StepRename:
     similarity: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"old": self.old, "new": self.new, "pipeline": self.pipeline, "similarity": round(self.similarity, 3)}
+        return {**encode(self), "similarity": round(self.similarity, 3)}
 
 
 @dataclass(frozen=True, slots=True)
-class StepChange:
+class StepChange(Record):
     """A step on both sides (by name, or paired as a rename) whose definition changed."""
 
     #: The NEW name.
@@ -122,78 +119,51 @@ class StepChange:
     #: The step's own ``retries``, ``retry_delay_seconds`` and ``timeout_seconds`` that changed.
     run_keys: tuple[KeyChange, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"name": self.name}
-        if self.old_name is not None:
-            data["old_name"] = self.old_name
-        if self.pipeline is not None:
-            data["pipeline"] = self.pipeline.to_dict()
-        if self.params:
-            data["params"] = [p.to_dict() for p in self.params]
-        if self.description is not None:
-            data["description"] = self.description.to_dict()
-        if self.run_keys:
-            data["run_keys"] = [r.to_dict() for r in self.run_keys]
-        return data
+    _omit_defaults = ("old_name", "pipeline", "params", "description", "run_keys")
 
 
 @dataclass(frozen=True, slots=True)
-class Edge:
+class Edge(Record):
     """A dependency ``source -> target`` (the step ``target`` depends on ``source``)."""
 
     source: str
     target: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "target": self.target}
-
 
 @dataclass(frozen=True, slots=True)
-class DiffNode:
+class DiffNode(Record):
     """A node of the merged graph: a step of either side, or a dependency naming no step."""
 
     #: Generated id (``n0``, ``n1`` …); names only ever appear in escaped labels.
     id: str
     #: The NEW name (the OLD one for removed steps).
     name: str
-    #: The OLD name of a renamed step.
-    old_name: str | None
     #: The NEW pipeline (the OLD one for removed steps); ``None`` for ghosts.
     pipeline: str | None
     change: Change
+    #: The OLD name of a renamed step.
+    old_name: str | None = None
     #: A dependency that is not a step on either side.
     ghost: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"id": self.id, "name": self.name, "pipeline": self.pipeline, "change": self.change.value}
-        if self.old_name is not None:
-            data["old_name"] = self.old_name
-        if self.ghost:
-            data["ghost"] = True
-        return data
+    _omit_defaults = ("old_name", "ghost")
 
 
 @dataclass(frozen=True, slots=True)
-class DiffEdge:
+class DiffEdge(Record):
     """An edge of the merged graph, between node ids."""
 
     source: str
     target: str
     change: Change
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "target": self.target, "change": self.change.value}
-
 
 @dataclass(frozen=True, slots=True)
-class MergedGraph:
+class MergedGraph(Record):
     """Both sides in one picture: every step and edge, each marked with its change."""
 
     nodes: tuple[DiffNode, ...] = ()
     edges: tuple[DiffEdge, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"nodes": [n.to_dict() for n in self.nodes], "edges": [e.to_dict() for e in self.edges]}
 
 
 @dataclass(frozen=True, slots=True)
