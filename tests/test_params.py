@@ -340,6 +340,31 @@ class TestTemplateResourceLimits:
         assert result.stdout.startswith("PlanResolutionError"), result.stdout + result.stderr[-400:]
 
 
+class TestFormatWidths:
+    @pytest.mark.parametrize(
+        "template",
+        [
+            "{{ '{:>99999999}'.format(1) }}",
+            "{{ '{:>{}}'.format(1, 10 ** 8) }}",
+            "{{ '{x:>{w}}'.format_map({'x': 1, 'w': 10 ** 8}) }}",
+            "{{ '%*d' % (10 ** 8, 1) }}",
+            "{{ '%99999999d' % 1 }}",
+        ],
+    )
+    def test_huge_padding_is_refused(self, template: str) -> None:
+        """str.format, format_map and % refuse a padding width beyond the limit, written or taken from an argument."""
+        (finding,) = template_error(template).findings
+        assert "template size limit" in finding.message
+
+    @pytest.mark.parametrize(
+        ("template", "value"),
+        [("{{ '{}'.format(1234567) }}", "1234567"), ("{{ '{:>5}'.format('ab') }}", "   ab"), ("{{ '%d-%s' % (1234567, 'a') }}", "1234567-a")],
+    )
+    def test_ordinary_formatting_still_works(self, template: str, value: str) -> None:
+        """Formatting with small widths, or big numbers as values, renders as usual."""
+        assert plan_params(template, {}) == value
+
+
 class TestValidateTemplates:
     def test_syntax_error(self) -> None:
         """A template syntax error is a template-error finding from validate."""

@@ -78,6 +78,10 @@ def has_template(value: Any) -> bool:
 #: Largest string, list or number a template may build (characters, items or bits).
 MAX_TEMPLATE_SIZE = 1_000_000
 _BIG_WIDTH = re.compile(r"\d{6,}")
+#: A replacement field inside a format spec (``'{:>{}}'``): its width comes from an argument.
+_NESTED_FIELD = re.compile(r"\{[^{}]*:[^{}]*\{")
+#: Largest width or precision a template's formatting may take from an argument.
+_MAX_WIDTH_ARG = 100_000
 
 
 class TemplateProblem(Exception):
@@ -119,8 +123,8 @@ def _environment() -> Any:
                 for seq, n in ((left, right), (right, left)):
                     if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and len(seq) * n > MAX_TEMPLATE_SIZE:
                         raise _too_big("repeating a sequence")
-            elif operator == "%" and isinstance(left, str) and _BIG_WIDTH.search(left):
-                raise _too_big("a format width")
+            elif operator == "%" and isinstance(left, str):
+                _check_format(left, right if isinstance(right, tuple) else (right,), star=True)
             return super().call_binop(context, operator, left, right)
 
         def getattr(self, obj: Any, attribute: str) -> Any:
@@ -129,10 +133,21 @@ def _environment() -> Any:
                 return obj[attribute]
             return super().getattr(obj, attribute)
 
-        def format_string(self, s: str, args: Any, kwargs: Any, format_func: Any = None) -> str:
-            if _BIG_WIDTH.search(s):
-                raise _too_big("a format width")
-            return super().format_string(s, args, kwargs, format_func)
+        def wrap_str_format(self, value: Any) -> Any:
+            # Jinja's hook for `'…'.format(…)` and `format_map`: bound the widths first.
+            wrapped = super().wrap_str_format(value)
+            if wrapped is None:
+                return None
+            text = value.__self__
+
+            def bounded(*args: Any, **kwargs: Any) -> str:
+                values = [*args, *kwargs.values()]
+                if value.__name__ == "format_map" and args and isinstance(args[0], Mapping):
+                    values = list(args[0].values())
+                _check_format(text, values, star=False)
+                return str(wrapped(*args, **kwargs))
+
+            return bounded
 
     env = _BoundedEnvironment(undefined=_recording_undefined(StrictUndefined), autoescape=False, keep_trailing_newline=True)
     for name in ("center", "indent", "wordwrap", "truncate", "format"):
@@ -164,12 +179,24 @@ def _recording_undefined(base: Any) -> Any:
     return RecordingUndefined
 
 
-class RunParams(dict):  # type: ignore[type-arg]
+class RunParams(dict[str, Any]):
     """The run params as templates see them: ``params.items`` is the param ``items``.
 
     Built from a plain copy (:func:`spine.core.frozen.thaw`), so a list param renders as
     ``['a', 'b']`` whether the run params were frozen or not.
     """
+
+
+def _check_format(text: str, values: Any, *, star: bool) -> None:
+    """Refuse formatting that would pad beyond the limit: a written width of 6+ digits, or a
+    width taken from an argument (``{:>{}}``, or ``%*d`` when ``star``) that is too large."""
+    if _BIG_WIDTH.search(text):
+        raise _too_big("a format width")
+    takes_width = ("*" in text) if star else bool(_NESTED_FIELD.search(text))
+    if takes_width:
+        for v in values:
+            if isinstance(v, int) and not isinstance(v, bool) and abs(v) > _MAX_WIDTH_ARG:
+                raise _too_big(f"a format width ({v})")
 
 
 def _bounded_filter(fn: Any) -> Any:
