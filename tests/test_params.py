@@ -379,6 +379,12 @@ class TestValidateTemplates:
         assert "did you mean 'params'?" in finding.message
         assert finding.step == "s"
 
+    @pytest.mark.parametrize("value", [["ok", "{{ parms.x }}"], {"k": ["{{ parms.x }}"]}], ids=["list", "nested"])
+    def test_templates_inside_lists_are_checked(self, value: object) -> None:
+        """A bad template inside a list (stored as a tuple) or a nested mapping of a step param is reported by validate."""
+        (finding,) = validate_group(one_step(params={"x": value}))
+        assert (finding.code, finding.step) == ("template-error", "s")
+
     def test_syntax_error_fails_resolve(self) -> None:
         """Resolving a group with a template syntax error raises PlanResolutionError."""
         with pytest.raises(PlanResolutionError) as info:

@@ -237,7 +237,7 @@ def check_templates(group: PipelineGroup) -> list[Finding]:
     findings: list[Finding] = []
     seen: dict[str, str | None] = {}
 
-    def scan(value: Any, where: Callable[[], str], pos: Callable[[], tuple[int | None, int | None]], step: str | None) -> None:
+    def scan(value: Any, where: Callable[..., str], pos: Callable[..., tuple[int | None, int | None]], step: str | None) -> None:
         # Positions and labels are computed only for a finding: most values hold no template.
         for v in templates_in(value):
             if v not in seen:
@@ -252,7 +252,7 @@ def check_templates(group: PipelineGroup) -> list[Finding]:
         scan(value, lambda key=key: f"default {key!r}", lambda key=key: src.of_field(f"spec.defaults.{key}") if src else nowhere, None)
     for i, step in enumerate(group.steps):
         for key, value in step.params.items():
-            if not isinstance(value, (str, list, Mapping)):
+            if not isinstance(value, (str, list, tuple, Mapping)):  # params are frozen: lists are tuples
                 continue
             scan(
                 value,
