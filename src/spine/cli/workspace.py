@@ -76,7 +76,7 @@ class Workspace:
             existing = [p for p in paths if p.exists()]
             for loaded in scan(existing, self.settings.limits):
                 if loaded.usable is not None:
-                    registry.register(loaded.group, replace=True)
+                    registry.register(loaded.usable, replace=True)
                 self._group_findings.extend(loaded.findings)
             self._groups = registry
         return self._groups

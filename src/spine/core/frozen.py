@@ -48,12 +48,12 @@ class FrozenDict(dict[K, V]):
 
     __setitem__ = _readonly
     __delitem__ = _readonly
-    __ior__ = _readonly  # type: ignore[assignment]
+    __ior__ = _readonly
     clear = _readonly
-    pop = _readonly  # type: ignore[assignment]
+    pop = _readonly
     popitem = _readonly
-    setdefault = _readonly  # type: ignore[assignment]
-    update = _readonly  # type: ignore[assignment]
+    setdefault = _readonly
+    update = _readonly
 
     def __hash__(self) -> int:  # type: ignore[override]
         if self._hash is None:
@@ -73,7 +73,7 @@ class FrozenDict(dict[K, V]):
         return type(self)({copy.deepcopy(k, memo): copy.deepcopy(v, memo) for k, v in self.items()})
 
     @classmethod
-    def fromkeys(cls, keys: Iterable[Any], value: Any = None) -> FrozenDict[Any, Any]:  # type: ignore[override]
+    def fromkeys(cls, keys: Iterable[Any], value: Any = None) -> FrozenDict[Any, Any]:
         return cls(dict.fromkeys(keys, value))
 
 

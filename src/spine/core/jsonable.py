@@ -21,7 +21,6 @@ import enum
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
-from functools import cache
 from typing import Any, ClassVar, TypeVar
 
 from spine.core.frozen import FrozenDict, freeze
@@ -154,22 +153,32 @@ class Record:
 # -- internals -------------------------------------------------------------------------------
 
 
-@cache
-def _fields(cls: type) -> tuple[dataclasses.Field[Any], ...]:
-    return tuple(f for f in dataclasses.fields(cls) if f.init)
-
-
-@cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
+# Per-class caches (functools.cache would do, but mypy does not count a type as Hashable).
+_FIELDS: dict[type, tuple[dataclasses.Field[Any], ...]] = {}
+_HINTS: dict[type, dict[str, Any]] = {}
+_DEFAULTS: dict[tuple[type, tuple[str, ...]], tuple[tuple[str, Any], ...]] = {}
 _NO_DEFAULT = object()
 
 
-@cache
+def _fields(cls: type) -> tuple[dataclasses.Field[Any], ...]:
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = _FIELDS[cls] = tuple(f for f in dataclasses.fields(cls) if f.init)
+    return found
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    found = _HINTS.get(cls)
+    if found is None:
+        found = _HINTS[cls] = typing.get_type_hints(cls)
+    return found
+
+
 def _defaults(cls: type, order: tuple[str, ...] = ()) -> tuple[tuple[str, Any], ...]:
     """(name, default) of each init field, those named in ``order`` first; ``_NO_DEFAULT`` for a required one."""
+    found = _DEFAULTS.get((cls, order))
+    if found is not None:
+        return found
     rank = {name: i for i, name in enumerate(order)}
     out = []
     for f in sorted(_fields(cls), key=lambda f: rank.get(f.name, len(rank))):
@@ -179,7 +188,8 @@ def _defaults(cls: type, order: tuple[str, ...] = ()) -> tuple[tuple[str, Any], 
             out.append((f.name, f.default_factory()))
         else:
             out.append((f.name, _NO_DEFAULT))
-    return tuple(out)
+    found = _DEFAULTS[(cls, order)] = tuple(out)
+    return found
 
 
 def _value(hint: Any, value: Any) -> Any:

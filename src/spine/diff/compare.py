@@ -430,15 +430,15 @@ def find_renames(
         )
         taken_old: set[str] = set()
         taken_new: set[str] = set()
-        for score, r, a in scored:
-            if score < RENAME_THRESHOLD:
+        for similarity, r, a in scored:
+            if similarity < RENAME_THRESHOLD:
                 break
             if r in taken_old or a in taken_new:
                 continue
             taken_old.add(r)
             taken_new.add(a)
             renames[r] = a
-            found.append(StepRename(r, a, new[a].pipeline, score))
+            found.append(StepRename(r, a, new[a].pipeline, similarity))
         if not taken_old:
             break
         # Next round: the pairs left may now look similar through the renames just found.

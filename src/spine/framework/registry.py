@@ -19,7 +19,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from spine.framework.params import ParamDef, check_params
 
@@ -53,7 +53,8 @@ class PipelineSpec:
     def call(self, params: dict[str, Any], ctx: Any) -> Any:
         """Run the pipeline body."""
         if inspect.isclass(self.target):
-            return self.target().run(params, ctx)
+            pipeline = cast(Pipeline, self.target())
+            return pipeline.run(params, ctx)
         return self.target(params, ctx)
 
     def to_dict(self) -> dict[str, Any]:

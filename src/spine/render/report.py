@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from spine.core.findings import Finding, Severity
-from spine.orchestration.models import PipelineGroup
+from spine.orchestration.models import PipelineGroup, PipelineStep
 from spine.render.htmlkit import asset, environment, inline_picture, picture_note
 from spine.render.svg import Drawing, Picture
 from spine.render.view import EdgeKind, GraphView, NodeKind, build_graph_view
@@ -251,7 +251,7 @@ def build_report(
         marks=_marks(view),
     )
 
-    first = {}
+    first: dict[str, PipelineStep] = {}
     for step in group.steps:
         first.setdefault(step.name, step)
     lineage = tuple(

@@ -111,7 +111,7 @@ def build_graph_view(group: PipelineGroup, analysis: GraphAnalysis | None = None
     import networkx as nx
 
     a = analysis or analyze(group)
-    index = {}
+    index: dict[str, int] = {}
     for i, s in enumerate(group.steps):
         index.setdefault(s.name, i)
     ids = {name: f"n{i}" for i, name in enumerate(index)}

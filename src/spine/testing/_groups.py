@@ -562,7 +562,7 @@ def _unknown_key(where: str) -> _Breaker:
 
     def brk(draw: st.DrawFn, doc: dict[str, Any]) -> dict[str, Any]:
         key = draw(st.sampled_from(candidates))
-        value = draw(st.sampled_from([1, "x", None, [], {}]))
+        value: Any = draw(st.sampled_from([1, "x", None, [], {}]))
         if where == "root":
             doc[key] = value
         elif where == "step":
@@ -611,7 +611,7 @@ def _policy_value(key: str, values: list[Any]) -> _Breaker:
 def _run_key_kinds() -> dict[str, tuple[_Breaker, frozenset[str], bool]]:
     """Out-of-range and wrongly typed retries, retry delays and step timeouts, on a step and in the policy."""
     kinds: dict[str, tuple[_Breaker, frozenset[str], bool]] = {}
-    rules = {
+    rules: dict[str, tuple[list[Any], list[Any], list[Any]]] = {
         "retries": ([-1, -5], ["3", True, 1.5, None, [1]], [2.0]),
         "retry-delay-seconds": ([-1, -0.5], ["5", True, None, {"s": 1}], [math.inf, math.nan]),
         "timeout-seconds": ([0, -1, -0.5], ["60", False, None, [60]], [math.inf, math.nan]),

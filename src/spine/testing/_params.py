@@ -288,7 +288,8 @@ def invalid_run_params(
         if kind == "wrong-type":
             params[name] = draw(_wrong_values(target))
         else:
-            params[name] = draw(_by_type(target.type_name).filter(lambda v: v not in target.choices and _fits_type(target, v)))
+            choices: tuple[Any, ...] = target.choices or ()
+            params[name] = draw(_by_type(target.type_name).filter(lambda v: v not in choices and _fits_type(target, v)))
         return params, ExpectedFindings(kind, frozenset({"invalid-param"}))
 
     return build()

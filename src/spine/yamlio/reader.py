@@ -272,7 +272,8 @@ class _Composer:
         return value
 
     def _construct(self, tag: str, value: str, e: ev.ScalarEvent) -> Any:
-        node = ScalarNode(tag, value, e.start_mark, e.end_mark)
+        marks: tuple[Any, Any] = (e.start_mark, e.end_mark)  # libyaml's Mark, duck-typed as yaml.error.Mark
+        node = ScalarNode(tag, value, *marks)
         name = tag[len(_TAG) :]
         try:
             return getattr(self.constructor, f"construct_yaml_{name}")(node)
