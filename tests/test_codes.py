@@ -15,6 +15,8 @@ from spine.render.view import Direction
 SRC = Path(__file__).resolve().parents[1] / "src" / "spine"
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 _CODE_LIKE = re.compile(r"^[a-z]+(-[a-z]+)+$")
+#: The default codes of a GroupError or PlanResolutionError raised with a plain message (by your code).
+_FALLBACKS = {"group-error", "plan-error"}
 #: Functions whose first argument is a finding code.
 _TAKES_A_CODE = {"Finding", "add", "finding", "stop"}
 
@@ -49,7 +51,7 @@ class TestTable:
         """Every code literal given to a Finding (or a checker's add) is a member of Code."""
         literals = _code_literals()
         assert len(literals) > 20  # the scan finds the codes of the reader, the graph and the loader
-        assert [x for x in literals if x[2] not in set(Code)] == []
+        assert [x for x in literals if x[2] not in set(Code) | _FALLBACKS] == []
 
     def test_every_lint_code_is_a_lint_stage_code(self) -> None:
         """The codes lint_group can return are exactly the table's lint-stage codes."""
@@ -68,14 +70,21 @@ class TestTable:
         assert "cycle" in {Code.CYCLE} and Code("cycle") is Code.CYCLE
 
     def test_severity_of_a_code(self) -> None:
-        """Lint codes and required-param-from-run are warnings; the rest are errors."""
+        """Lint codes, run-param codes and required-param-from-run are warnings; the rest are errors."""
         warnings = {c for c in Code if c.severity is Severity.WARNING}
-        assert warnings == Code.of_stage(Stage.LINT) | {Code.REQUIRED_PARAM_FROM_RUN}
+        assert warnings == Code.of_stage(Stage.LINT, Stage.RUN_PARAMS) | {Code.REQUIRED_PARAM_FROM_RUN}
 
     def test_error_classes_default_to_table_codes(self) -> None:
-        """Each GroupError subclass's default code is in the table."""
+        """Each GroupError subclass's default code is in the table, but the two fallbacks of errors your own code raises."""
         classes = [GroupError, *GroupError.__subclasses__()]
-        assert [c.__name__ for c in classes if c.default_code not in set(Code)] == []
+        assert [c.__name__ for c in classes if c.default_code not in set(Code)] == ["GroupError", "PlanResolutionError"]
+
+    def test_check_reads_the_one_table(self) -> None:
+        """spine.check's error and warning codes are the table's, split by severity."""
+        from spine.check import ERROR_CODES, WARNING_CODES
+
+        assert set(ERROR_CODES) == {c for c in Code if c.severity is Severity.ERROR}
+        assert set(WARNING_CODES) == {c for c in Code if c.severity is Severity.WARNING}
 
 
 def _value_comparisons() -> list[tuple[str, int]]:

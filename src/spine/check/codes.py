@@ -1,5 +1,6 @@
 """Every finding code spine reports, by severity, and which of them can be ignored.
 
+The codes come from the one table, :class:`spine.core.findings.Code`.
 ``docs/error-codes.md`` documents each code (``tests/test_check_codes.py`` keeps this list
 and that page in step); the lint codes have their own page, ``docs/lint.md``.
 
@@ -13,70 +14,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from spine.check.errors import IgnoreCodeError
+from spine.core.findings import Code, Severity, Stage
 
 #: Codes that are always errors: the group cannot be planned or run.
-ERROR_CODES = (
-    "complex-key",
-    "cycle",
-    "duplicate-group",
-    "duplicate-key",
-    "duplicate-step",
-    "empty-file",
-    "empty-group",
-    "file-not-found",
-    "file-too-large",
-    "file-unreadable",
-    "group-not-found",
-    "invalid-merge",
-    "invalid-name",
-    "invalid-param",
-    "invalid-scalar",
-    "invalid-spec",
-    "invalid-step-name",
-    "invalid-value",
-    "missing-dependency",
-    "missing-key",
-    "not-a-mapping",
-    "not-one-group",
-    "recursive-alias",
-    "self-dependency",
-    "step-not-found",
-    "template-error",
-    "template-undefined",
-    "too-deep",
-    "too-many-nodes",
-    "undefined-alias",
-    "unknown-key",
-    "unknown-param",
-    "unknown-pipeline",
-    "unsupported-tag",
-    "wrong-api-version",
-    "wrong-kind",
-    "wrong-loader",
-    "wrong-type",
-    "yaml-encoding",
-    "yaml-syntax",
-)
+ERROR_CODES: tuple[str, ...] = tuple(sorted(c.value for c in Code if c.severity is Severity.ERROR))
 
-#: The lint rules' codes (``spine.lint.LINT_CODES``, repeated here so that importing
-#: :mod:`spine.check` stays light; a test keeps the two equal).
-LINT_CODES = (
-    "redundant-dependency",
-    "duplicate-dependency",
-    "parallel-on-chain",
-    "max-concurrency-above-width",
-    "confusable-step-names",
-    "duplicate-call",
-    "unused-default",
-)
+#: The lint rules' codes, in the order of ``docs/lint.md`` (``spine.lint.LINT_CODES``; read
+#: from the one table, :class:`spine.core.findings.Code`, so importing :mod:`spine.check`
+#: stays light; a test keeps the two equal).
+LINT_CODES: tuple[str, ...] = tuple(c.value for c in Code if c.stage is Stage.LINT)
 
 #: Codes that are warnings (``missing-run-param`` is an error where a plan is required:
 #: ``spine group plan``, and later ``run``; ignoring it silences only the warning).
-WARNING_CODES = (
+WARNING_CODES: tuple[str, ...] = (
     *LINT_CODES,
-    "missing-run-param",
-    "required-param-from-run",
-    "unused-run-param",
+    *sorted(c.value for c in Code if c.severity is Severity.WARNING and c.stage is not Stage.LINT),
 )
 
 #: Codes ``--ignore`` accepts.

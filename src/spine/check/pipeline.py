@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from spine.check.errors import NoGroupFilesError, PathNotFoundError
 from spine.check.report import CheckSettings, FileCheck, GroupCheck, PlanStatus, ValidationReport
 from spine.check.run_params import ParamRead, RunParamUse, run_params_of
-from spine.core.findings import Finding, Severity
+from spine.core.findings import Code, Finding, Severity
 
 if TYPE_CHECKING:
     from spine.orchestration.loader import LoadedGroup
@@ -184,7 +184,7 @@ def check_documents(loaded: Sequence[LoadedGroup], settings: CheckSettings | Non
         elif any(f.severity is Severity.ERROR for f in found):
             status, note = PlanStatus.INVALID, "the group has errors"
         elif given is not None and use is not None:
-            found = [f for f in found if f.code != "required-param-from-run"]
+            found = [f for f in found if f.code != Code.REQUIRED_PARAM_FROM_RUN]
             plan, status, note, more = _plan(lg.group, use, params, settings)
             found.extend(more)
         kept = [f for f in found if not (f.severity is Severity.WARNING and f.code in settings.ignore)]

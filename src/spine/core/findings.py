@@ -40,6 +40,8 @@ class Stage(enum.Enum):
     PIPELINES = "pipelines"
     #: Merging and rendering params with the run params.
     PARAMS = "params"
+    #: The run params given to a check (``spine.check``), against what the groups read.
+    RUN_PARAMS = "run params"
     #: Warnings about groups that work, but probably not as meant.
     LINT = "lint"
     #: Looking a group or a step up by name, and CLI-wide checks.
@@ -49,7 +51,9 @@ class Stage(enum.Enum):
 class Code(enum.StrEnum):
     """Every finding code spine reports, with the stage that reports it (``docs/error-codes.md``
     explains each). A code *is* its text: ``Code.CYCLE == "cycle"``, and a
-    :class:`Finding`'s ``code`` may be either."""
+    :class:`Finding`'s ``code`` may be either. (``group-error`` and ``plan-error``, the
+    default codes of a ``GroupError`` or ``PlanResolutionError`` raised with a plain message
+    by your own code, are not in the table: spine's checks never report them.)"""
 
     COMPLEX_KEY = "complex-key"
     DUPLICATE_KEY = "duplicate-key"
@@ -69,6 +73,7 @@ class Code(enum.StrEnum):
     FILE_UNREADABLE = "file-unreadable"
     NOT_ONE_GROUP = "not-one-group"
     INVALID_SPEC = "invalid-spec"
+    WRONG_LOADER = "wrong-loader"
 
     EMPTY_GROUP = "empty-group"
     INVALID_NAME = "invalid-name"
@@ -94,18 +99,20 @@ class Code(enum.StrEnum):
     UNKNOWN_PIPELINE = "unknown-pipeline"
 
     TEMPLATE_UNDEFINED = "template-undefined"
-    PLAN_ERROR = "plan-error"
 
+    MISSING_RUN_PARAM = "missing-run-param"
+    UNUSED_RUN_PARAM = "unused-run-param"
+
+    # the lint codes, in the order of docs/lint.md
+    REDUNDANT_DEPENDENCY = "redundant-dependency"
+    DUPLICATE_DEPENDENCY = "duplicate-dependency"
+    PARALLEL_ON_CHAIN = "parallel-on-chain"
+    MAX_CONCURRENCY_ABOVE_WIDTH = "max-concurrency-above-width"
     CONFUSABLE_STEP_NAMES = "confusable-step-names"
     DUPLICATE_CALL = "duplicate-call"
-    DUPLICATE_DEPENDENCY = "duplicate-dependency"
-    MAX_CONCURRENCY_ABOVE_WIDTH = "max-concurrency-above-width"
-    PARALLEL_ON_CHAIN = "parallel-on-chain"
-    REDUNDANT_DEPENDENCY = "redundant-dependency"
     UNUSED_DEFAULT = "unused-default"
 
     DUPLICATE_GROUP = "duplicate-group"
-    GROUP_ERROR = "group-error"
     GROUP_NOT_FOUND = "group-not-found"
     STEP_NOT_FOUND = "step-not-found"
 
@@ -116,8 +123,11 @@ class Code(enum.StrEnum):
 
     @property
     def severity(self) -> Severity:
-        """How bad a finding with this code is, unless a command says otherwise."""
-        return Severity.WARNING if self.stage is Stage.LINT or self is Code.REQUIRED_PARAM_FROM_RUN else Severity.ERROR
+        """How bad a finding with this code is, unless a command says otherwise (``spine group
+        plan`` makes ``missing-run-param`` an error: a plan needs every run param)."""
+        if self.stage in (Stage.LINT, Stage.RUN_PARAMS) or self is Code.REQUIRED_PARAM_FROM_RUN:
+            return Severity.WARNING
+        return Severity.ERROR
 
     @classmethod
     def of_stage(cls, *stages: Stage) -> frozenset[Code]:
@@ -131,16 +141,17 @@ def _stage_table() -> dict[Code, Stage]:
         S.READER: (C.COMPLEX_KEY, C.DUPLICATE_KEY, C.FILE_TOO_LARGE, C.INVALID_MERGE, C.INVALID_SCALAR,
                    C.RECURSIVE_ALIAS, C.TOO_DEEP, C.TOO_MANY_NODES, C.UNDEFINED_ALIAS, C.UNSUPPORTED_TAG,
                    C.YAML_ENCODING, C.YAML_SYNTAX),
-        S.LOADER: (C.EMPTY_FILE, C.FILE_NOT_FOUND, C.FILE_UNREADABLE, C.NOT_ONE_GROUP, C.INVALID_SPEC),
+        S.LOADER: (C.EMPTY_FILE, C.FILE_NOT_FOUND, C.FILE_UNREADABLE, C.NOT_ONE_GROUP, C.INVALID_SPEC, C.WRONG_LOADER),
         S.FORMAT: (C.EMPTY_GROUP, C.INVALID_NAME, C.INVALID_STEP_NAME, C.INVALID_VALUE, C.MISSING_KEY,
                    C.NOT_A_MAPPING, C.UNKNOWN_KEY, C.WRONG_API_VERSION, C.WRONG_KIND, C.WRONG_TYPE),
         S.GRAPH: (C.CYCLE, C.DUPLICATE_STEP, C.MISSING_DEPENDENCY, C.SELF_DEPENDENCY),
         S.TEMPLATES: (C.TEMPLATE_ERROR,),
         S.PIPELINES: (C.INVALID_PARAM, C.REQUIRED_PARAM_FROM_RUN, C.UNKNOWN_PARAM, C.UNKNOWN_PIPELINE),
-        S.PARAMS: (C.TEMPLATE_UNDEFINED, C.PLAN_ERROR),
-        S.LINT: (C.CONFUSABLE_STEP_NAMES, C.DUPLICATE_CALL, C.DUPLICATE_DEPENDENCY, C.MAX_CONCURRENCY_ABOVE_WIDTH,
-                 C.PARALLEL_ON_CHAIN, C.REDUNDANT_DEPENDENCY, C.UNUSED_DEFAULT),
-        S.LOOKUP: (C.DUPLICATE_GROUP, C.GROUP_ERROR, C.GROUP_NOT_FOUND, C.STEP_NOT_FOUND),
+        S.PARAMS: (C.TEMPLATE_UNDEFINED,),
+        S.RUN_PARAMS: (C.MISSING_RUN_PARAM, C.UNUSED_RUN_PARAM),
+        S.LINT: (C.REDUNDANT_DEPENDENCY, C.DUPLICATE_DEPENDENCY, C.PARALLEL_ON_CHAIN, C.MAX_CONCURRENCY_ABOVE_WIDTH,
+                 C.CONFUSABLE_STEP_NAMES, C.DUPLICATE_CALL, C.UNUSED_DEFAULT),
+        S.LOOKUP: (C.DUPLICATE_GROUP, C.GROUP_NOT_FOUND, C.STEP_NOT_FOUND),
     }
     return {code: stage for stage, codes in groups.items() for code in codes}
 
