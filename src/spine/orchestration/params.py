@@ -168,7 +168,7 @@ def _recording_undefined(base: Any) -> Any:
             self.obj = obj
             self.name = name
 
-    class RecordingUndefined(base):  # type: ignore[misc, valid-type]
+    class RecordingUndefined(base):  # base is StrictUndefined, passed in so jinja2 loads late
         __slots__ = ()
 
         def __init__(self, hint: str | None = None, obj: Any = missing, name: Any = None, exc: Any = UndefinedError) -> None:

@@ -99,8 +99,8 @@ def routed_output() -> Iterator[None]:
     global _installs
     with _install_lock:
         if _installs == 0:
-            sys.stdout = _Router(sys.stdout)  # type: ignore[assignment]
-            sys.stderr = _Router(sys.stderr)  # type: ignore[assignment]
+            sys.stdout = _Router(sys.stdout)
+            sys.stderr = _Router(sys.stderr)
         _installs += 1
     try:
         yield
@@ -109,9 +109,9 @@ def routed_output() -> Iterator[None]:
             _installs -= 1
             if _installs == 0:
                 if isinstance(sys.stdout, _Router):
-                    sys.stdout = sys.stdout.real  # type: ignore[assignment]
+                    sys.stdout = sys.stdout.real
                 if isinstance(sys.stderr, _Router):
-                    sys.stderr = sys.stderr.real  # type: ignore[assignment]
+                    sys.stderr = sys.stderr.real
 
 
 @contextmanager

@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 from spine.core.ids import new_batch_id
 from spine.framework.context import CancelToken
@@ -295,9 +295,10 @@ class _Run:
             return  # an attempt already given up (timed out, cancelled): its outcome is moot
         del self.live[i]
         ok, error = outcome.ok, outcome.error
-        if ok and live.deadline is not None and (outcome.finished_at - outcome.started_at).total_seconds() > self.timeouts[i]:
+        limit = self.timeouts[i]
+        if ok and live.deadline is not None and limit is not None and (outcome.finished_at - outcome.started_at).total_seconds() > limit:
             # the inline executor cannot interrupt: an attempt that overran fails on return
-            ok, error = False, _timeout_error(self.timeouts[i], stopped=False)
+            ok, error = False, _timeout_error(limit, stopped=False)
         self.output[i] = outcome.output
         self.history[i].append(
             AttemptRecord(outcome.attempt, StepStatus.COMPLETED if ok else StepStatus.FAILED, outcome.started_at, outcome.finished_at, error)
@@ -353,7 +354,8 @@ class _Run:
             del self.live[i]
             live.handle.stop()
             end = dt.datetime.now(dt.UTC)
-            error = _timeout_error(self.timeouts[i], stopped=self.executor.name in ("processes",))
+            # a deadline exists only for a step with a timeout
+            error = _timeout_error(cast(float, self.timeouts[i]), stopped=self.executor.name in ("processes",))
             self.history[i].append(AttemptRecord(attempt, StepStatus.FAILED, live.started_at, end, error))
             self.last_end[i] = end
             self._failed_attempt(i, attempt, error)
@@ -430,13 +432,13 @@ class _Run:
         sched.finish()
         execs = []
         for i, s in enumerate(self.steps):
-            status = sched.status[i]
+            step_status = sched.status[i]
             execs.append(
                 StepExecution(
-                    name=s.name, pipeline=s.pipeline, status=status, attempts=len(self.history[i]),
+                    name=s.name, pipeline=s.pipeline, status=step_status, attempts=len(self.history[i]),
                     started_at=self.first_start[i], finished_at=self.last_end[i],
-                    error=self.errors[i] if status is StepStatus.FAILED else None,
-                    result=self.results[i] if status is StepStatus.COMPLETED else None,
+                    error=self.errors[i] if step_status is StepStatus.FAILED else None,
+                    result=self.results[i] if step_status is StepStatus.COMPLETED else None,
                     reason=sched.reason[i], history=tuple(self.history[i]), output=self.output[i],
                 )
             )
