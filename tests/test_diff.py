@@ -13,7 +13,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spine.orchestration import PipelineGroup, PipelineStep
 from spine.diff.compare import (
     MAX_RENAME_CANDIDATES,
     Change,
@@ -26,6 +25,7 @@ from spine.diff.compare import (
     diff_sets,
     same,
 )
+from spine.orchestration import PipelineGroup, PipelineStep
 from spine.render.diff_render import (
     diff_dot,
     diff_mermaid,

@@ -14,12 +14,12 @@ import pytest
 
 from spine.core.errors import (
     CycleDetectedError,
+    DecodeError,
     DependencyError,
     GroupError,
     InvalidGroupSpecError,
     PlanResolutionError,
 )
-from spine.core.errors import DecodeError
 from spine.core.frozen import thaw
 from spine.core.ids import new_batch_id
 from spine.framework import PipelineRegistry

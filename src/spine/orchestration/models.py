@@ -11,7 +11,7 @@ JSON carry) and ``from_dict`` reads one back through the same validation as the 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from spine.core.errors import InvalidGroupSpecError
 from spine.core.findings import Code, Finding
+from spine.core.suggest import did_you_mean
 from spine.orchestration.models import (
     API_VERSION,
     KIND,
@@ -27,7 +28,6 @@ from spine.orchestration.models import (
 )
 from spine.orchestration.names import group_name_problem, step_name_problem
 from spine.orchestration.source import SourceMap
-from spine.core.suggest import did_you_mean
 from spine.yamlio.reader import Document
 
 ROOT_KEYS = ("apiVersion", "kind", "metadata", "spec")
