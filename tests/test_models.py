@@ -171,19 +171,19 @@ class TestPortable:
 
     def test_deepcopy_group(self) -> None:
         """copy.deepcopy(group) gives an equal group, source map included."""
-        group = load_group_from_yaml(FINRA_YAML, file="finra.yaml")
+        group = load_group_from_text(FINRA_YAML, file="finra.yaml")
         copied = copy.deepcopy(group)
         assert copied == group and copied.source is not None and copied.source.file == "finra.yaml"
 
     def test_pickle_group_keeps_source(self) -> None:
         """A pickled group loaded from YAML still knows its file and positions."""
-        group = load_group_from_yaml(FINRA_YAML, file="finra.yaml")
+        group = load_group_from_text(FINRA_YAML, file="finra.yaml")
         back = pickle.loads(pickle.dumps(group))
         assert back == group and back.source is not None and back.source.of_step(1, "depends_on") == group.source.of_step(1, "depends_on")
 
     def test_hash_group(self) -> None:
         """Equal groups hash equal, wherever they came from (the source is not part of either)."""
-        assert hash(load_group_from_yaml(FINRA_YAML, file="x.yaml")) == hash(finra_dsl())
+        assert hash(load_group_from_text(FINRA_YAML, file="x.yaml")) == hash(finra_dsl())
 
     def test_nested_params_are_immutable(self) -> None:
         """A list or mapping inside params cannot be changed: it is a tuple or a FrozenDict."""

@@ -317,7 +317,7 @@ def report(ws: Workspace, paths: Sequence[str], output: str, param_items: Sequen
             # handed to `dot`, so the layouts run while the groups are checked, planned and
             # their pages rendered.
             sources = [graph_source(g, direction=direction) for g in groups]
-            drawings = graphviz.draw_all([s.dot for s in sources]) if graphviz else [not_drawn] * len(sources)
+            drawings: Sequence[Drawing | Picture] = graphviz.draw_all([s.dot for s in sources]) if graphviz else [not_drawn] * len(sources)
             for g, source, drawing in zip(groups, sources, drawings, strict=True):
                 started[id(g)] = (g, source, drawing)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from markupsafe import Markup, escape
 
@@ -87,7 +87,7 @@ def environment() -> Any:
         names = fields.get(kind)
         if names is None:
             own = kind.__module__.startswith("spine.") and hasattr(kind, "__dataclass_fields__")
-            names = fields[kind] = frozenset(kind.__dataclass_fields__) if own else frozenset()
+            names = fields[kind] = frozenset(cast(Any, kind).__dataclass_fields__) if own else frozenset()
         return names
 
     class PageEnvironment(SandboxedEnvironment):
