@@ -32,9 +32,8 @@ from spine.core.errors import (
 from spine.core.findings import Code, Finding, Severity, Stage
 from spine.core.frozen import freeze, freeze_map, thaw
 from spine.core.ids import new_batch_id
-from spine.core.suggest import Suggester, did_you_mean
 from spine.core.jsonable import Record, decode, plain
-from spine.core.suggest import did_you_mean
+from spine.core.suggest import Suggester, did_you_mean
 from spine.framework.registry import PipelineRegistry, PipelineSpec
 from spine.orchestration.graph import GraphAnalysis, analyze
 from spine.orchestration.models import PipelineGroup
