@@ -100,11 +100,13 @@ class ExecutionContext:
     @property
     def log(self) -> logging.LoggerAdapter[logging.Logger]:
         """A logger (``spine.pipeline.<pipeline>``) bound with run_id, batch_id, step and attempt."""
-        if self._log is None:  # made on first use: most attempts never log
+        log = self._log
+        if log is None:  # made on first use: most attempts never log
             logger = logging.getLogger(f"spine.pipeline.{self.pipeline or self.step}")
             bound = {"run_id": self.run_id, "batch_id": self.batch_id, "step": self.step, "attempt": self.attempt}
-            object.__setattr__(self, "_log", logging.LoggerAdapter(logger, bound))
-        return self._log
+            log = logging.LoggerAdapter(logger, bound)
+            object.__setattr__(self, "_log", log)
+        return log
 
     @property
     def cancelled(self) -> bool:
