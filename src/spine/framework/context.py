@@ -13,7 +13,8 @@ set it) or this attempt timed out. A long pipeline polls it and returns early::
 
 Steps run at least once: a step in flight when its process dies runs again on resume,
 so ``ctx.idempotency_key`` (the same on every attempt and every resume of one step of
-one run) is what a pipeline uses to make its writes idempotent.
+one run, and in a replay of that step from the dead-letter queue) is what a pipeline
+uses to make its writes idempotent.
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ class ExecutionContext:
     attempt: int = 1
     #: The results of the step's dependencies, by step name (what their pipelines returned).
     upstream: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    #: For a replay (``spine dlq replay``): the run whose step this runs again.
+    origin_run_id: str | None = None
     _cancel: CancelSignal = field(default=_NEVER, repr=False, compare=False)
     _log: logging.LoggerAdapter[logging.Logger] | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -115,8 +118,9 @@ class ExecutionContext:
 
     @property
     def idempotency_key(self) -> str:
-        """``run_id:step`` — equal across retries and resumes of this step of this run."""
-        return f"{self.run_id}:{self.step}"
+        """``run_id:step`` — equal across retries, resumes and replays of this step of this run
+        (a replay uses the original run's id)."""
+        return f"{self.origin_run_id or self.run_id}:{self.step}"
 
     @property
     def logger(self) -> logging.LoggerAdapter[logging.Logger]:

@@ -116,8 +116,12 @@ class ExecutionPolicy(Record):
     retry_delay_seconds: float = 0
     #: Bounds one attempt of a step, for steps that do not say; ``None``: no limit.
     timeout_seconds: float | None = None
+    #: How many runs of the group may be active at once (checked in the store, across processes).
+    max_active_runs: int = 1
+    #: The pool (``[tool.spine.pools]``) every step of the group draws a slot from, unless it names its own.
+    pool: str | None = None
 
-    _omit_defaults = ("timeout_minutes", *RUN_KEYS)
+    _omit_defaults = ("timeout_minutes", *RUN_KEYS, "max_active_runs", "pool")
 
     def __post_init__(self) -> None:
         # the DSL may say execution="parallel": store the enum (an unknown value raises ValueError)
@@ -147,8 +151,10 @@ class PipelineStep(Record):
     retry_delay_seconds: float | None = None
     #: Bounds one attempt; ``None``: the policy's ``timeout_seconds``.
     timeout_seconds: float | None = None
+    #: The pool this step draws a slot from while it runs; ``None``: the policy's ``pool``.
+    pool: str | None = None
 
-    _omit_defaults = ("params", "depends_on", "description", *RUN_KEYS)
+    _omit_defaults = ("params", "depends_on", "description", *RUN_KEYS, "pool")
     _key_order = ("name", "pipeline", "description", "depends_on", "params")
 
     def __post_init__(self) -> None:
@@ -212,6 +218,7 @@ class PipelineGroup:
         retries: int | None = None,
         retry_delay_seconds: float | None = None,
         timeout_seconds: float | None = None,
+        pool: str | None = None,
     ) -> PipelineGroup:
         """A copy of this group with one more step (groups are immutable: chain the calls)."""
         step = PipelineStep(
@@ -223,6 +230,7 @@ class PipelineGroup:
             retries=retries,
             retry_delay_seconds=retry_delay_seconds,
             timeout_seconds=timeout_seconds,
+            pool=pool,
         )
         return replace(self, steps=(*self.steps, step), source=None)
 

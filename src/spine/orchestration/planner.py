@@ -75,6 +75,8 @@ class PlannedStep(Record):
     retry_delay_seconds: float = 0
     #: Seconds one attempt may take (``None``: no limit): the step's own value, else the policy's.
     timeout_seconds: float | None = None
+    #: The pool the step draws a slot from (``None``: none): the step's own, else the policy's.
+    pool: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", freeze_map(self.params))
@@ -407,6 +409,7 @@ class PlanResolver:
                     retries=policy.retries if step.retries is None else step.retries,
                     retry_delay_seconds=policy.retry_delay_seconds if step.retry_delay_seconds is None else step.retry_delay_seconds,
                     timeout_seconds=policy.timeout_seconds if step.timeout_seconds is None else step.timeout_seconds,
+                    pool=policy.pool if step.pool is None else step.pool,
                 )
             )
         if errors:

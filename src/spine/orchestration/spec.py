@@ -10,6 +10,7 @@ checks that the two agree on generated documents.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,8 +34,10 @@ from spine.yamlio.reader import Document
 ROOT_KEYS = ("apiVersion", "kind", "metadata", "spec")
 METADATA_KEYS = ("name", "domain", "version", "description", "tags")
 SPEC_KEYS = ("defaults", "pipelines", "policy")
-STEP_KEYS = ("name", "pipeline", "params", "depends_on", "description", *RUN_KEYS)
-POLICY_KEYS = ("execution", "max_concurrency", "on_failure", "timeout_minutes", *RUN_KEYS)
+STEP_KEYS = ("name", "pipeline", "params", "depends_on", "description", *RUN_KEYS, "pool")
+POLICY_KEYS = ("execution", "max_concurrency", "on_failure", "timeout_minutes", *RUN_KEYS, "max_active_runs", "pool")
+#: A pool name: like a group name (``[tool.spine.pools]`` keys).
+POOL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 #: The run keys' rules: (an integer, not a float; the least value; whether the least value is allowed).
 _RUN_KEY_RULES: dict[str, tuple[bool, int, bool]] = {
     "retries": (True, 0, True),
@@ -122,6 +125,24 @@ class _Checker:
         if not (value >= least if inclusive else value > least) or value == float("inf"):
             rule = f"an integer ≥ {least}" if integer else f"a finite number {'≥' if inclusive else '>'} {least}"
             self.add(Code.INVALID_VALUE, f"{what} must be {rule}, got {_kind(value)}", self.at(container, key), step)
+            return None
+        return value
+
+    def pool(self, container: Any, what: str, step: str | None = None) -> str | None:
+        """A pool name, or ``None`` (absent, or reported)."""
+        if "pool" not in container:
+            return None
+        value = container["pool"]
+        if not isinstance(value, str):
+            self.add("wrong-type", f"{what} must be a pool name (a string), got {_kind(value)}", self.at(container, "pool"), step)
+            return None
+        if not POOL_NAME.fullmatch(value):
+            self.add(
+                "invalid-value",
+                f"{what} {value!r:.80} is not a pool name: letters, digits, '_', '.', '-', starting with a letter or digit",
+                self.at(container, "pool"),
+                step,
+            )
             return None
         return value
 
@@ -326,7 +347,16 @@ def _policy(c: _Checker, spec: dict[str, Any], source: SourceMap, doc: Document 
         else:
             timeout = t
     run = {k: v for k in RUN_KEYS if (v := c.run_key(p, k, f"spec.policy.{k}")) is not None}
-    return ExecutionPolicy(execution, max_concurrency, on_failure, timeout, **run)
+    max_active_runs = 1
+    if "max_active_runs" in p:
+        m = p["max_active_runs"]
+        if isinstance(m, bool) or not isinstance(m, int) or m < 1:
+            code = "invalid-value" if isinstance(m, int) and not isinstance(m, bool) else "wrong-type"
+            c.add(code, f"spec.policy.max_active_runs must be an integer ≥ 1, got {_kind(m)}", c.at(p, "max_active_runs"))
+        else:
+            max_active_runs = m
+    pool = c.pool(p, "spec.policy.pool")
+    return ExecutionPolicy(execution, max_concurrency, on_failure, timeout, **run, max_active_runs=max_active_runs, pool=pool)
 
 
 def _steps(c: _Checker, items: list[Any], source: SourceMap, doc: Document | None) -> list[PipelineStep]:
@@ -353,6 +383,7 @@ def _steps(c: _Checker, items: list[Any], source: SourceMap, doc: Document | Non
         description = c.string(item, "description", f"step {label!r} description", step=label)
         params = c.param_map(item, "params", f"step {label!r} params", step=label)
         run = {k: c.run_key(item, k, f"step {label!r}: {k}", step=label) for k in RUN_KEYS}
+        pool = c.pool(item, f"step {label!r}: pool", step=label)
         deps: list[str] = []
         dep_pos: list[tuple[int | None, int | None]] = []
         if "depends_on" in item and item["depends_on"] is not None:
@@ -382,7 +413,7 @@ def _steps(c: _Checker, items: list[Any], source: SourceMap, doc: Document | Non
                         dep_pos.append(dmarks[j])
         if name is None or pipeline is None:
             continue  # reported above; the rest of the group is still checked
-        steps.append(PipelineStep(name, pipeline, params, tuple(deps), description, **run))
+        steps.append(PipelineStep(name, pipeline, params, tuple(deps), description, **run, pool=pool))
         if doc is not None:
             source.steps.append(doc.at(item))
             source.step_fields.append(

@@ -6,6 +6,7 @@ from spine.runner.attempt import AttemptOutcome, AttemptTask, RunInterrupted, ru
 from spine.runner.dask_executor import DaskUnavailableError
 from spine.runner.events import RunEvent, RunEventKind
 from spine.runner.executors import EXECUTORS, DaskExecutor, InlineExecutor, ProcessExecutor, ThreadExecutor, make_executor
+from spine.runner.hooks import RunHooks
 from spine.runner.results import (
     AttemptRecord,
     GroupExecutionResult,
@@ -33,6 +34,7 @@ __all__ = [
     "ProcessExecutor",
     "RunEvent",
     "RunEventKind",
+    "RunHooks",
     "RunInterrupted",
     "Scheduler",
     "StepError",

@@ -44,6 +44,8 @@ class AttemptTask:
     #: The attempt's time limit (the loop enforces it; executors that run the attempt in the
     #: loop's own thread use it to set ``ctx.cancelled`` on time).
     timeout_seconds: float | None = None
+    #: A replay's original run (``ctx.origin_run_id``; the idempotency key uses it).
+    origin_run_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,7 @@ def run_attempt(task: AttemptTask, cancel: CancelSignal | None = None, dispatche
         pipeline=task.pipeline,
         attempt=task.attempt,
         upstream=task.upstream,
+        origin_run_id=task.origin_run_id,
         **({"_cancel": cancel} if cancel is not None else {}),
     )
     disp = dispatcher or Dispatcher(modules=task.modules)

@@ -33,4 +33,9 @@ class RunEvent:
     error: Any = None
     delay: float | None = None
     reason: str | None = None
+    #: STEP_FINISHED of a completed step: what it returned; RUN_FINISHED: the run's result.
     result: Any = None
+    #: STEP_RETRYING / STEP_FINISHED: the attempt that just ended (its times, status and error).
+    record: Any = None
+    #: STEP_RETRYING / STEP_FINISHED: the tail of what the step printed.
+    output: str | None = None

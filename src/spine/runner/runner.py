@@ -21,6 +21,17 @@ State kept per run (plan position ``i``)::
     history[i]      every attempt's record (the run report's timeline)
     retry_heap      (due time, i) for steps waiting to retry
 
+Hooks (:class:`~spine.runner.hooks.RunHooks`, optional; the store's recorder is one):
+``admit(i)`` is consulted by the scheduler before a ready step starts (a refused step
+waits, and the loop wakes after ``retry_seconds`` to ask again); ``turn_done()`` runs once
+per turn before the loop blocks and may shorten the wait; ``abort_reason()`` ends the run
+as failed, the way ``timeout_minutes`` does. Without hooks the loop behaves as before.
+
+Resume: ``completed`` (step → result) marks steps done before this execution; their
+results reach dependents. ``attempts_before`` (step → attempts already made) continues
+the numbering, so ``ctx.attempt`` on a resumed step says an earlier attempt may have run;
+retries and their delays count from this execution's first attempt.
+
 Cancel (Ctrl-C, SIGTERM, :class:`~spine.framework.CancelToken`): nothing new starts,
 running attempts see ``ctx.cancelled``, and the loop waits ``grace_seconds`` for them;
 what still runs then is given up and ``cancelled``. A second Ctrl-C raises
@@ -49,6 +60,7 @@ from spine.runner.attempt import AttemptOutcome, AttemptTask, RunInterrupted
 from spine.runner.capture import routed_output
 from spine.runner.events import RunEvent, RunEventKind
 from spine.runner.executors import EXECUTORS, Executor, Handle, make_executor
+from spine.runner.hooks import RunHooks
 from spine.runner.results import AttemptRecord, GroupExecutionResult, StepError, StepExecution
 from spine.runner.scheduler import Scheduler, StepSlot
 
@@ -123,13 +135,21 @@ class GroupRunner:
         on_event: Callable[[RunEvent], None] | None = None,
         run_id: str | None = None,
         completed: Mapping[str, Any] | None = None,
+        hooks: RunHooks | None = None,
+        attempts_before: Mapping[str, int] | None = None,
+        origin_run_id: str | None = None,
     ) -> GroupExecutionResult:
         """Run ``plan`` to the end and return what happened to every step.
 
         ``completed`` (step name → result) marks steps already done (a resume): they are
-        not run again and their results reach their dependents.
+        not run again and their results reach their dependents. ``attempts_before`` (step
+        name → attempts made earlier) continues their attempt numbers. ``hooks`` lets the
+        caller admit steps, act once per turn and abort the run (see the module docstring).
+        ``origin_run_id`` (a replay) is the run whose step this runs again: pipelines see it
+        as ``ctx.origin_run_id`` and their ``ctx.idempotency_key`` uses it.
         """
-        run = _Run(self, plan, cancel or CancelToken(), on_event, run_id or new_run_id(), dict(completed or {}))
+        run = _Run(self, plan, cancel or CancelToken(), on_event, run_id or new_run_id(), dict(completed or {}), hooks, attempts_before or {})
+        run.origin_run_id = origin_run_id
         return run.go()
 
 
@@ -144,6 +164,7 @@ class _Run:
     def __init__(
         self, runner: GroupRunner, plan: Any, token: CancelToken,
         on_event: Callable[[RunEvent], None] | None, run_id: str, completed: dict[str, Any],
+        hooks: RunHooks | None = None, attempts_before: Mapping[str, int] | None = None,
     ) -> None:
         self.runner = runner
         self.plan = plan
@@ -157,7 +178,12 @@ class _Run:
         index = {s.name: i for i, s in enumerate(self.steps)}
         self.index = index
         slots = [StepSlot(s.name, tuple(index[d] for d in s.depends_on), _retries(s, policy)) for s in self.steps]
-        self.sched = Scheduler(slots, limit=runner.limit_for(plan), on_failure=self.on_failure)
+        self.hooks = hooks
+        self.sched = Scheduler(slots, limit=runner.limit_for(plan), on_failure=self.on_failure, admit=hooks.admit if hooks is not None else None)
+        before = attempts_before or {}
+        #: Attempts made before this execution (a resume), per step: numbering continues.
+        self.base = [int(before.get(s.name, 0)) for s in self.steps]
+        self.origin_run_id: str | None = None
         n = len(self.steps)
         self.results: list[Any] = [None] * n
         self.history: list[list[AttemptRecord]] = [[] for _ in range(n)]
@@ -230,7 +256,16 @@ class _Run:
                 self._start(i, sched.retry_started(i))
             if not sched.is_active():
                 break
+            bound = None
+            if self.hooks is not None:
+                bound = self.hooks.turn_done()
+                why = self.hooks.abort_reason() if sched.stopped is None else None
+                if why:
+                    self._fail_run(why, "RunAborted")
+                    continue
             wait = self._next_wait(now)
+            if bound is not None:
+                wait = bound if wait is None else min(wait, bound)
             try:
                 item = q.get(timeout=wait) if wait is None or wait > 0 else q.get_nowait()
             except queue.Empty:
@@ -256,6 +291,8 @@ class _Run:
             times.append(self.run_deadline)
         if self.grace_deadline is not None:
             times.append(self.grace_deadline)
+        if self.sched.deferred and self.hooks is not None and self.sched.stopped is None:
+            times.append(now + self.hooks.retry_seconds)  # ask admit again about refused steps
         if not times:
             return None
         return max(0.0, min(times) - now)
@@ -268,12 +305,13 @@ class _Run:
     # -- starting and recording attempts ------------------------------------------------
 
     def _start(self, i: int, attempt: int) -> None:
+        attempt += self.base[i]  # a resume continues the numbering
         step = self.steps[i]
         upstream = {d: self.results[self.index[d]] for d in step.depends_on}
         task = AttemptTask(
             index=i, run_id=self.run_id, batch_id=self.plan.batch_id, step=step.name, pipeline=step.pipeline,
             params=_plain(step.params), attempt=attempt, upstream=upstream, modules=self.modules,
-            timeout_seconds=self.timeouts[i],
+            timeout_seconds=self.timeouts[i], origin_run_id=self.origin_run_id,
         )
         now = dt.datetime.now(dt.UTC)
         timeout = self.timeouts[i]
@@ -316,11 +354,12 @@ class _Run:
     def _failed_attempt(self, i: int, attempt: int, error: StepError | None) -> None:
         self.errors[i] = error
         if self.sched.done(i, False):
-            delay = self.delays[i] * (2 ** (attempt - 1))
+            delay = self.delays[i] * (2 ** (attempt - self.base[i] - 1))
             delay *= 1 + random.uniform(-RETRY_JITTER, RETRY_JITTER)
             heapq.heappush(self.retry_heap, (time.monotonic() + delay, i))
             if self.emit is not None:
-                self._event(RunEventKind.STEP_RETRYING, i, attempt=attempt, error=error, delay=delay)
+                last = self.history[i][-1] if self.history[i] else None
+                self._event(RunEventKind.STEP_RETRYING, i, attempt=attempt, error=error, delay=delay, record=last, output=self.output[i])
             return
         if self.emit is not None:
             self._finished_event(i)
@@ -361,21 +400,25 @@ class _Run:
             self._failed_attempt(i, attempt, error)
         if self.run_deadline is not None and now >= self.run_deadline and self.sched.stopped is None:
             minutes = self.plan.group.policy.timeout_minutes
-            self.message = f"the run timed out after {minutes:g} minute(s) (policy.timeout_minutes)"
-            self.sched.stop(self.message)
-            for i in list(self.live):
-                live = self.live.pop(i)
-                live.handle.stop()
-                end = dt.datetime.now(dt.UTC)
-                error = StepError("TimeoutError", f"stopped: {self.message}")
-                self.history[i].append(AttemptRecord(live.attempt, StepStatus.FAILED, live.started_at, end, error))
-                self.last_end[i] = end
-                self.errors[i] = error
-                self.sched.fail(i)
-                self._finished_event(i)
-            self._drop_retries()
+            self._fail_run(f"the run timed out after {minutes:g} minute(s) (policy.timeout_minutes)", "TimeoutError")
         if self.grace_deadline is not None and now >= self.grace_deadline:
             self._give_up_all(f"still running {self.runner.grace_seconds:g} s after the run was cancelled")
+
+    def _fail_run(self, message: str, error_type: str) -> None:
+        """End the run as failed: nothing new starts, running attempts stop and fail with ``message``."""
+        self.message = message
+        self.sched.stop(message)
+        for i in list(self.live):
+            live = self.live.pop(i)
+            live.handle.stop()
+            end = dt.datetime.now(dt.UTC)
+            error = StepError(error_type, f"stopped: {message}")
+            self.history[i].append(AttemptRecord(live.attempt, StepStatus.FAILED, live.started_at, end, error))
+            self.last_end[i] = end
+            self.errors[i] = error
+            self.sched.fail(i)
+            self._finished_event(i)
+        self._drop_retries()
 
     def _begin_cancel(self) -> None:
         self.user_cancelled = True
@@ -425,7 +468,12 @@ class _Run:
 
     def _finished_event(self, i: int) -> None:
         if self.emit is not None:
-            self._event(RunEventKind.STEP_FINISHED, i, attempt=self.sched.attempts[i], error=self.errors[i])
+            done = self.sched.status[i] is StepStatus.COMPLETED
+            last = self.history[i][-1] if self.history[i] else None
+            self._event(
+                RunEventKind.STEP_FINISHED, i, attempt=self.sched.attempts[i] + self.base[i], error=self.errors[i],
+                result=self.results[i] if done else None, record=last, output=self.output[i],
+            )
 
     def _result(self, started: dt.datetime) -> GroupExecutionResult:
         sched = self.sched

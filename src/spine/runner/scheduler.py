@@ -23,6 +23,12 @@ Policy, in order of precedence:
    ``continue`` — everything not downstream of a failure still runs.
 5. :meth:`stop` (user cancel, run timeout) — nothing new starts; the caller decides how the
    in-flight steps end; never-started steps end **cancelled**.
+6. ``admit`` (optional, e.g. the store's pool slots): a ready step starts only when
+   ``admit(i)`` says yes. A refused step stays ready, keeps its place in plan order and
+   takes no concurrency slot; :meth:`get_ready` asks again on every later call (the loop
+   calls it again when something finishes, or after a short wait: see ``deferred``). With
+   ``limit == 1`` (sequential) nothing overtakes a refused step; in parallel, later ready
+   steps may start in the meantime, so one busy pool never blocks unrelated work.
 
 State (one slot per step, by plan position ``i``)::
 
@@ -39,7 +45,7 @@ run of n steps and e edges costs O((n + e) log n) here, whatever the executor.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from spine.orchestration.models import FailurePolicy, StepStatus
@@ -66,12 +72,17 @@ class StepSlot:
 class Scheduler:
     """Decides which step starts next; see the module docstring for the policy."""
 
-    def __init__(self, steps: Sequence[StepSlot], *, limit: int, on_failure: FailurePolicy) -> None:
+    def __init__(
+        self, steps: Sequence[StepSlot], *, limit: int, on_failure: FailurePolicy, admit: Callable[[int], bool] | None = None
+    ) -> None:
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
         self.steps = steps
         self.limit = limit
         self.on_failure = on_failure
+        self.admit = admit
+        #: Ready steps that ``admit`` refused on the last call of :meth:`get_ready`.
+        self.deferred = 0
         n = len(steps)
         self.status: list[StepStatus] = [_PENDING] * n
         self.attempts: list[int] = [0] * n
@@ -98,15 +109,24 @@ class Scheduler:
         if self.stopped is not None:
             return []
         out: list[int] = []
-        ready, status, attempts = self._ready, self.status, self.attempts
+        ready, status, attempts, admit = self._ready, self.status, self.attempts, self.admit
+        refused: list[int] = []
         while ready and self.in_flight < self.limit:
             i = heapq.heappop(ready)
             if status[i] is not _PENDING:  # skipped while it sat in the heap
+                continue
+            if admit is not None and not admit(i):
+                refused.append(i)
+                if self.limit == 1:
+                    break  # sequential: nothing overtakes a step that waits
                 continue
             status[i] = _RUNNING
             attempts[i] = 1
             self.in_flight += 1
             out.append(i)
+        for i in refused:
+            heapq.heappush(ready, i)
+        self.deferred = len(refused)
         return out
 
     def done(self, i: int, ok: bool) -> bool:
