@@ -20,7 +20,7 @@ from typing import Any
 from spine.core.errors import SpineError
 from spine.core.limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_NODES, Limits
 
-KEYS = ("pipelines", "groups", "database", "max_file_size", "max_depth", "max_nodes", "lint", "dot")
+KEYS = ("pipelines", "groups", "database", "max_file_size", "max_depth", "max_nodes", "lint", "dot", "pools")
 #: Keys of the ``[tool.spine.lint]`` table (``lint.ignore = [...]`` in ``[tool.spine]``).
 LINT_KEYS = ("ignore",)
 
@@ -37,7 +37,11 @@ class Settings:
     pipelines: tuple[str, ...] = ()
     #: Files and folders loaded into the group registry.
     groups: tuple[str, ...] = ()
+    #: Where runs are recorded (``none``: nowhere); a relative SQLite path is relative to ``root``.
+    #: ``SPINE_DATABASE_URL`` (or ``SPINE_DATABASE``) and ``--db`` override it.
     database: str = "sqlite:///.spine/spine.db"
+    #: ``[tool.spine.pools]``: pool name → how many steps of that pool may run at once.
+    pools: dict[str, int] = field(default_factory=dict)
     max_file_size: int = DEFAULT_MAX_BYTES
     max_depth: int = DEFAULT_MAX_DEPTH
     max_nodes: int = DEFAULT_MAX_NODES
@@ -118,7 +122,24 @@ def load_settings(
         if var in env and env[var] != "":
             raw = env[var]
             from_env[key] = [x for x in raw.split(os.pathsep if key == "groups" else ",") if x] if key in ("pipelines", "groups") else raw
+    if env.get("SPINE_DATABASE_URL"):
+        from_env["database"] = env["SPINE_DATABASE_URL"]
+    if "pools" in from_env:
+        from_env["pools"] = _pools_from_env(from_env["pools"])
     return _apply(settings, from_env, "environment")
+
+
+def _pools_from_env(raw: str) -> dict[str, Any]:
+    """``SPINE_POOLS=warehouse=2,api=1`` → ``{"warehouse": "2", "api": "1"}`` (checked by _apply)."""
+    pools: dict[str, Any] = {}
+    for item in (x.strip() for x in raw.split(",")):
+        if not item:
+            continue
+        name, sep, size = item.partition("=")
+        if not sep:
+            raise ConfigError(f"SPINE_POOLS: {item!r} must be NAME=SIZE, e.g. warehouse=2")
+        pools[name.strip()] = size.strip()
+    return pools
 
 
 def _apply(settings: Settings, table: dict[str, Any], where: str) -> Settings:
@@ -157,11 +178,33 @@ def _apply(settings: Settings, table: dict[str, Any], where: str) -> Settings:
             if not isinstance(value, str) or not value.strip():
                 raise ConfigError(f"{where}: dot must name Graphviz's dot program (a name on PATH or a path), got {value!r}")
             changes[key] = value
+        elif key == "pools":
+            changes[key] = _pools(value, where)
     return replace(settings, **changes)
 
 
 def _is_path(program: str) -> bool:
     return os.sep in program or (os.altsep is not None and os.altsep in program)
+
+
+def _pools(value: Any, where: str) -> dict[str, int]:
+    """``[tool.spine.pools]``: names like group names, sizes integers ≥ 1."""
+    import re
+
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: pools must be a table of pool names and sizes, e.g. [tool.spine.pools] warehouse = 2")
+    pools: dict[str, int] = {}
+    for name, size in value.items():
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", name):
+            raise ConfigError(f"{where}: pool name {name!r} must be letters, digits, '_', '.', '-' (starting with a letter or digit)")
+        try:
+            number = int(size) if not isinstance(size, (bool, float)) else None
+        except (TypeError, ValueError):
+            number = None
+        if number is None or number < 1:
+            raise ConfigError(f"{where}: pool {name!r} must have a size that is an integer ≥ 1, got {size!r}")
+        pools[name] = number
+    return pools
 
 
 def import_pipeline_modules(settings: Settings) -> list[str]:

@@ -202,6 +202,14 @@ def _register_commands() -> None:
     group.add_command(fuzz_cmd)
     group.add_command(run_cmd)
 
+    from spine.cli.db_cmd import db
+    from spine.cli.dlq_cmd import dlq
+    from spine.cli.runs_cmd import runs
+
+    cli.add_command(runs)
+    cli.add_command(dlq)
+    cli.add_command(db)
+
 
 _register_commands()
 
@@ -357,9 +365,9 @@ def _run(argv: list[str] | None) -> int:
     except GroupError as exc:
         click.echo(safe(str(exc), multiline=True), err=True)
         return EXIT_INVALID
-    except SpineError as exc:
+    except SpineError as exc:  # store errors say their own exit code (a run id that names nothing: 2)
         click.echo(f"Error: {safe(str(exc), multiline=True)}", err=True)
-        return EXIT_INVALID
+        return int(getattr(exc, "exit_code", EXIT_INVALID))
     except BrokenPipeError:  # a stream without a guard (see run): the Python docs' recipe
         for stream in (sys.stdout, sys.stderr):
             try:

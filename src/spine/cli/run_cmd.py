@@ -3,6 +3,9 @@
 Exit codes: 0 completed; 1 failed, partial, or an invalid group (nothing runs); 2 usage;
 130 cancelled (Ctrl-C / SIGTERM). The first signal cancels gracefully (running steps see
 ``ctx.cancelled`` and get ``--grace-seconds``); a second stops at once.
+
+Every run is recorded in the store (``--db URL``; ``--db none`` records nothing): the
+database is opened before any step runs, so an unreachable one costs nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 import click
 
 from spine.cli.output import colour, dump_json, safe, short
+from spine.cli.storage import db_option
 from spine.cli.workspace import UsageProblem, Workspace
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
@@ -40,15 +44,18 @@ TRACEBACK_TAIL = 12
 @click.option("--report", "report_path", metavar="FILE.html", type=click.Path(), help="Write a self-contained HTML run report here.")
 @click.option("--dry-run", is_flag=True, help="Resolve and show what would run; run nothing.")
 @click.option("--batch-id", help="Use this batch id instead of a new one.")
+@db_option
+@click.option("--wait", is_flag=True, help="When policy.max_active_runs runs of the group are active, wait for a place instead of failing.")
 @click.pass_obj
 def run_cmd(c: Any, target: str, group_name: str | None, params: tuple[str, ...], executor: str | None, max_concurrency: int | None,
             dask_scheduler: str | None, on_failure: str | None, grace_seconds: float, as_json: bool, report_path: str | None,
-            dry_run: bool, batch_id: str | None) -> int:
+            dry_run: bool, batch_id: str | None, db: str | None, wait: bool) -> int:
     """Run a group: every step in dependency order, by its policy, on an executor.
 
     \b
     Exit 0 when every step completed; 1 when a step failed (or the run is partial), or the
-    group is invalid (nothing runs); 2 on usage errors; 130 when cancelled (Ctrl-C).
+    group is invalid (nothing runs) or another run of the group is active
+    (policy.max_active_runs; --wait waits); 2 on usage errors; 130 when cancelled (Ctrl-C).
     """
     if dask_scheduler and executor not in (None, "dask"):
         raise click.UsageError(f"--dask-scheduler needs --executor dask (got --executor {executor})")
@@ -56,13 +63,14 @@ def run_cmd(c: Any, target: str, group_name: str | None, params: tuple[str, ...]
     return run_group(
         c.workspace(), target, group_name=group_name, param_items=params, executor=executor, max_concurrency=max_concurrency,
         dask_address=dask_scheduler, on_failure=on_failure, grace_seconds=grace_seconds, as_json=as_json,
-        report_path=report_path, dry_run=dry_run, batch_id=batch_id, color=c.color,
+        report_path=report_path, dry_run=dry_run, batch_id=batch_id, color=c.color, db=db, wait=wait,
     )
 
 
 def run_group(ws: Workspace, target: str, *, group_name: str | None, param_items: Sequence[str], executor: str,
               max_concurrency: int | None, dask_address: str | None, on_failure: str | None, grace_seconds: float,
-              as_json: bool, report_path: str | None, dry_run: bool, batch_id: str | None, color: bool) -> int:
+              as_json: bool, report_path: str | None, dry_run: bool, batch_id: str | None, color: bool,
+              db: str | None = None, wait: bool = False) -> int:
     from spine.cli.commands import _check_target, _plan_text, echo_findings, run_params
     from spine.orchestration import validate_group
 
@@ -102,13 +110,32 @@ def run_group(ws: Workspace, target: str, *, group_name: str | None, param_items
         executor, max_concurrency=max_concurrency, on_failure=on_failure, grace_seconds=grace_seconds,
         dask_address=dask_address, modules=tuple(ws.settings.pipelines), dispatcher=Dispatcher(registry, ws.settings.pipelines),
     )
+    store = _run_store(ws, db, plan)  # before any step runs: an unreachable database costs nothing
     token = CancelToken()
     progress = _progress(plan, runner, color)
     from spine.runner import DaskUnavailableError
 
+    lost = None
     try:
-        with _signals(token, grace_seconds), progress:
-            result = runner.execute(plan, cancel=token, on_event=progress.event)
+        with _signals(token, grace_seconds):
+            if store is None:
+                with progress:
+                    result = runner.execute(plan, cancel=token, on_event=progress.event)
+            else:
+                from spine.store import RunNotRecordedError, StoreTuning, record_run
+
+                try:
+                    with progress:
+                        result = record_run(
+                            store, plan, runner, cancel=token, on_event=progress.event, pools=ws.settings.pools, wait=wait,
+                            on_wait=_say_waiting, tuning=StoreTuning.from_env(),
+                        )
+                except RunNotRecordedError as exc:
+                    if exc.result is None:
+                        raise
+                    result, lost = exc.result, exc
+                finally:
+                    store.close()
     except DaskUnavailableError as exc:  # before any step ran: like a missing file, a usage error
         raise UsageProblem(f"{exc}; nothing ran") from exc
     if as_json:
@@ -116,11 +143,35 @@ def run_group(ws: Workspace, target: str, *, group_name: str | None, param_items
     _summary(result, plan, color, _rerun_command(target, group_name, param_items, executor))
     if report is not None:
         _write_report(report, result, plan, ws)
+    if lost is not None:
+        click.echo(f"Error: {safe(str(lost), multiline=True)}", err=True)
+        return EXIT_INVALID
+    return exit_code(result)
+
+
+def exit_code(result: Any) -> int:
+    """0 completed, 130 cancelled, 1 otherwise (failed, partial, running)."""
     if result.status is GroupRunStatus.COMPLETED:
         return EXIT_OK
     if result.status is GroupRunStatus.CANCELLED:
         return EXIT_CANCELLED
     return EXIT_INVALID
+
+
+def _run_store(ws: Workspace, db: str | None, plan: Any) -> Any:
+    """The store to record in (``None`` with ``--db none``), opened and checked now."""
+    from spine.cli.storage import database_url, open_store
+
+    if database_url(ws, db).lower() == "none":
+        if any(getattr(s, "pool", None) for s in plan.steps) or plan.group.policy.max_active_runs != 1:
+            click.echo("warning: --db none: nothing is recorded, and pools and max_active_runs are not enforced", err=True)
+        return None
+    return open_store(ws, db)
+
+
+def _say_waiting(exc: Any) -> None:
+    runs = ", ".join(exc.active)
+    click.echo(f"waiting: group {safe(exc.group)} has {len(exc.active)} active run(s) ({runs}); policy.max_active_runs is {exc.limit}", err=True)
 
 
 def _invalid(findings: list[Any], color: bool) -> int:
@@ -351,4 +402,4 @@ def _summary(result: Any, plan: Any, color: bool, rerun: str) -> None:
         click.echo(f"\nnext: run again when ready:\n  {rerun}", file=out)
 
 
-__all__ = ["run_cmd", "run_group"]
+__all__ = ["exit_code", "run_cmd", "run_group"]

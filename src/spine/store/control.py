@@ -213,18 +213,20 @@ def resume_run(
     on_event: Callable[[RunEvent], None] | None = None,
     pools: Mapping[str, int] | None = None,
     tuning: StoreTuning | None = None,
+    plan: Any = None,
 ) -> GroupExecutionResult:
     """Take ``run_id`` over and run what did not complete (see the module docstring).
 
     ``make_runner(options)`` builds the runner from the run's stored options (executor,
-    max_concurrency, on_failure, grace_seconds), overridden as the caller likes.
+    max_concurrency, on_failure, grace_seconds), overridden as the caller likes. ``plan``
+    is the run's plan when the caller already resolved it (:func:`plan_of`).
     """
     tuning = tuning or StoreTuning()
     cancel = cancel or CancelToken()
     stored = store.stored_run(run_id)
     if stored.summary.kind is RunKind.REPLAY:
         raise RunNotResumableError(run_id, f"it is a replay of a step of {stored.summary.parent_run_id}; replay the dead letter again instead")
-    plan = plan_of(stored, registry)
+    plan = plan if plan is not None else plan_of(stored, registry)
     pool_sizes = dict(pools or {})
     used = check_pools(plan, pool_sizes)
     slots = PoolSlots(store, pool_sizes)
