@@ -184,6 +184,8 @@ class _Run:
         #: Attempts made before this execution (a resume), per step: numbering continues.
         self.base = [int(before.get(s.name, 0)) for s in self.steps]
         self.origin_run_id: str | None = None
+        #: The run was ended as failed (run timeout, a hook's abort), whatever its steps say.
+        self.failed_run = False
         n = len(self.steps)
         self.results: list[Any] = [None] * n
         self.history: list[list[AttemptRecord]] = [[] for _ in range(n)]
@@ -407,6 +409,7 @@ class _Run:
     def _fail_run(self, message: str, error_type: str) -> None:
         """End the run as failed: nothing new starts, running attempts stop and fail with ``message``."""
         self.message = message
+        self.failed_run = True
         self.sched.stop(message)
         for i in list(self.live):
             live = self.live.pop(i)
@@ -491,6 +494,8 @@ class _Run:
                 )
             )
         status = group_status(sched.status, self.on_failure, user_cancelled=self.user_cancelled)
+        if self.failed_run and status is not GroupRunStatus.COMPLETED:
+            status = GroupRunStatus.FAILED  # stopped before its end: even with no failed step, the run failed
         if self.message is None and status is GroupRunStatus.FAILED and sched.stopped:
             self.message = f"stopped: {sched.stopped}"
         result = GroupExecutionResult(

@@ -1,0 +1,180 @@
+"""Recording while the run goes: the invariant, grouped commits, and a database that goes away."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+from _db import Pipes, chain_group, db_url, kill_pg_connections, pg_url, store  # noqa: F401 - fixtures
+
+from spine.framework import register_pipeline
+from spine.orchestration import PipelineGroup, PipelineStep
+from spine.orchestration.models import ExecutionMode, ExecutionPolicy, GroupRunStatus, StepStatus
+from spine.store import RunNotRecordedError, RunRecorder, StoreTuning, record_run
+from spine.store.schema import group_run_executions
+
+
+def _diamonds(n: int) -> PipelineGroup:
+    """Layers of 4 steps, each depending on every step of the layer before."""
+    steps = []
+    for layer in range(n):
+        for k in range(4):
+            deps = tuple(f"l{layer - 1}_{j}" for j in range(4)) if layer else ()
+            steps.append(PipelineStep(f"l{layer}_{k}", "t.check", depends_on=deps))
+    return PipelineGroup(name="t.diamonds", steps=tuple(steps), policy=ExecutionPolicy(execution=ExecutionMode.PARALLEL, max_concurrency=4))
+
+
+class TestInvariant:
+    def test_dependencies_are_committed_before_a_dependent_starts(self, store, db_url: str) -> None:
+        """Every step, when it starts, finds each dependency's completion already committed (read on another connection)."""
+        pipes = Pipes()
+        engine = sa.create_engine(store.url)
+        violations: list[str] = []
+        e = group_run_executions.c
+
+        @register_pipeline("t.check", registry=pipes.registry)
+        def check(params, ctx):
+            deps = [d.split(":")[0] for d in ctx.upstream]
+            if deps:
+                with engine.connect() as conn:
+                    rows = conn.execute(
+                        sa.select(e.step, e.status).where(e.run_id == ctx.run_id, e.step.in_(deps), e.status == "completed")
+                    ).all()
+                if {s for s, _ in rows} != set(deps):
+                    violations.append(ctx.step)
+            return ctx.step
+
+        try:
+            result = record_run(store, pipes.plan(_diamonds(6)), pipes.runner("threads"))
+        finally:
+            engine.dispose()
+        assert result.status is GroupRunStatus.COMPLETED and violations == []
+
+
+class TestGroupedCommits:
+    def test_steps_finishing_together_share_commits(self, store, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A 100-step parallel run commits far fewer times than it has steps, and loses no row."""
+        flushes = []
+        original = RunRecorder.flush
+
+        def counting(self):
+            if self._buffered():
+                flushes.append(1)
+            return original(self)
+
+        monkeypatch.setattr(RunRecorder, "flush", counting)
+        pipes = Pipes()
+        steps = tuple(PipelineStep(f"w{i}", "t.ok") for i in range(100))
+        group = PipelineGroup(name="t.wide", steps=steps, policy=ExecutionPolicy(execution=ExecutionMode.PARALLEL, max_concurrency=10))
+        result = record_run(store, pipes.plan(group), pipes.runner("inline"))
+        done = store.read(lambda c: c.execute(sa.select(sa.func.count()).where(group_run_executions.c.run_id == result.run_id, group_run_executions.c.status == "completed")).scalar())
+        assert done == 100 and len(flushes) <= 15
+
+    def test_a_chain_commits_before_each_dependent(self, store, monkeypatch: pytest.MonkeyPatch) -> None:
+        """In a chain every dependent waits for a commit: at least one commit per step."""
+        flushes = []
+        original = RunRecorder.flush
+
+        def counting(self):
+            if self._buffered():
+                flushes.append(1)
+            return original(self)
+
+        monkeypatch.setattr(RunRecorder, "flush", counting)
+        pipes = Pipes()
+        record_run(store, pipes.plan(chain_group(n=5)), pipes.runner())
+        assert len(flushes) >= 5
+
+
+def _lock_sqlite(path: str, hold: threading.Event, locked: threading.Event) -> None:
+    conn = sqlite3.connect(path, isolation_level=None, timeout=10)
+    conn.execute("BEGIN EXCLUSIVE")
+    locked.set()
+    hold.wait(30)
+    conn.execute("ROLLBACK")
+    conn.close()
+
+
+class TestFaults:
+    def test_a_locked_database_is_retried_and_nothing_is_dropped(self, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A write lock held by another process for a second mid-run delays the run; every row is still committed."""
+        from spine.store import RunStore
+
+        monkeypatch.setattr("spine.store.engine.SQLITE_BUSY_TIMEOUT_MS", 50)
+        path = str(tmp_path / "spine.db")
+        pipes = Pipes()
+        hold, locked = threading.Event(), threading.Event()
+
+        @register_pipeline("t.locker", registry=pipes.registry)
+        def locker(params, ctx):
+            threading.Thread(target=_lock_sqlite, args=(path, hold, locked), daemon=True).start()
+            locked.wait(5)
+            threading.Timer(1.0, hold.set).start()
+            return "locked"
+
+        group = PipelineGroup(
+            name="t.lock",
+            steps=(PipelineStep("a", "t.locker"), PipelineStep("b", "t.ok", depends_on=("a",)), PipelineStep("c", "t.ok", depends_on=("b",))),
+        )
+        with RunStore.open(f"sqlite:///{path}") as s:
+            result = record_run(s, pipes.plan(group), pipes.runner())
+            stored = s.result(result.run_id)
+        assert result.status is GroupRunStatus.COMPLETED
+        assert [x.status for x in stored.step_executions] == [StepStatus.COMPLETED] * 3
+
+    def test_a_database_lost_too_long_fails_the_run_naming_the_done_steps(self, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A database unusable for longer than the bound: no new step starts, the run fails, and the message names the steps known done."""
+        from spine.store import RunStore
+
+        monkeypatch.setattr("spine.store.engine.SQLITE_BUSY_TIMEOUT_MS", 50)
+        path = str(tmp_path / "spine.db")
+        pipes = Pipes()
+        hold, locked = threading.Event(), threading.Event()
+
+        @register_pipeline("t.locker", registry=pipes.registry)
+        def locker(params, ctx):
+            threading.Thread(target=_lock_sqlite, args=(path, hold, locked), daemon=True).start()
+            locked.wait(5)
+            return "locked"
+
+        group = PipelineGroup(
+            name="t.lost",
+            steps=(PipelineStep("a", "t.ok"), PipelineStep("b", "t.locker", depends_on=("a",)), PipelineStep("c", "t.ok", depends_on=("b",))),
+        )
+        tuning = StoreTuning(heartbeat_seconds=0.1, lease_seconds=5, lost_after_seconds=0.8)
+        try:
+            with RunStore.open(f"sqlite:///{path}") as s, pytest.raises(RunNotRecordedError) as info:
+                record_run(s, pipes.plan(group), pipes.runner(), tuning=tuning)
+        finally:
+            hold.set()
+        result = info.value.result
+        assert result.status is GroupRunStatus.FAILED and "steps known done: a" in result.message
+        assert result.step("c").status is not StepStatus.COMPLETED and "c" not in pipes.steps_called()
+        assert info.value.known_done == ["a"]
+
+    def test_a_connection_cut_mid_run_is_reconnected(self, pg_url: str) -> None:
+        """PostgreSQL connections terminated mid-run are replaced; the run completes with every row."""
+        from spine.store import RunStore
+
+        db_url = pg_url
+
+        pipes = Pipes()
+
+        @register_pipeline("t.cut", registry=pipes.registry)
+        def cut(params, ctx):
+            kill_pg_connections(db_url)
+            time.sleep(0.1)
+            return "cut"
+
+        group = PipelineGroup(
+            name="t.cut",
+            steps=(PipelineStep("a", "t.ok"), PipelineStep("b", "t.cut", depends_on=("a",)), PipelineStep("c", "t.ok", depends_on=("b",))),
+        )
+        with RunStore.open(db_url) as s:
+            result = record_run(s, pipes.plan(group), pipes.runner(), tuning=StoreTuning(heartbeat_seconds=0.1, lease_seconds=10))
+            stored = s.result(result.run_id)
+        assert result.status is GroupRunStatus.COMPLETED
+        assert [x.status for x in stored.step_executions] == [StepStatus.COMPLETED] * 3

@@ -1,0 +1,128 @@
+"""The schema: Alembic builds exactly the tables the code uses; versions; bad databases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from _db import db_url, store  # noqa: F401 - fixtures
+
+from spine.store import (
+    HEAD_REVISION,
+    BadDatabaseURLError,
+    RunStore,
+    SchemaVersionError,
+    StoreCorruptError,
+    StoreError,
+    StoreUnavailableError,
+)
+from spine.store.schema import KNOWN_REVISIONS, metadata
+from spine.store.store import MIGRATIONS
+
+
+def _set_revision(store: RunStore, revision: str) -> None:
+    store.write(lambda c: c.exec_driver_sql("UPDATE alembic_version SET version_num = '%s'" % revision))
+
+
+class TestMigrations:
+    def test_migrations_build_exactly_the_tables_of_the_code(self, store) -> None:
+        """Alembic's comparison of the migrated database with schema.metadata finds no difference."""
+        from alembic.autogenerate import compare_metadata
+        from alembic.migration import MigrationContext
+
+        def diff(conn: sa.Connection) -> list:
+            return compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+
+        assert store.read(diff) == []
+
+    def test_head_revision_is_the_newest_script(self) -> None:
+        """HEAD_REVISION and KNOWN_REVISIONS name the shipped migration scripts, newest last."""
+        from alembic.config import Config
+        from alembic.script import ScriptDirectory
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        scripts = ScriptDirectory.from_config(cfg)
+        chain = [s.revision for s in scripts.walk_revisions()][::-1]
+        assert (tuple(chain), scripts.get_current_head()) == (KNOWN_REVISIONS, HEAD_REVISION)
+
+    def test_an_empty_database_is_created_on_first_use(self, db_url: str) -> None:
+        """RunStore.open on an empty database creates the schema at the head revision."""
+        with RunStore.open(db_url) as s:
+            assert s.schema_state().found == HEAD_REVISION
+
+    def test_upgrade_of_a_current_database_changes_nothing(self, store) -> None:
+        """upgrade() on a current database reports it was already at the head."""
+        assert store.upgrade() == (HEAD_REVISION, HEAD_REVISION)
+
+    def test_without_create_an_empty_database_is_refused(self, db_url: str) -> None:
+        """RunStore.open(create=False) on an empty database asks for spine db upgrade."""
+        with pytest.raises(SchemaVersionError, match="spine db upgrade"):
+            RunStore.open(db_url, create=False)
+
+
+class TestVersions:
+    def test_a_newer_schema_is_refused(self, store, db_url: str) -> None:
+        """A database at a revision newer than the code is refused, saying to upgrade spine."""
+        _set_revision(store, "0999")
+        with pytest.raises(SchemaVersionError, match="newer than this spine knows") as info:
+            RunStore.open(db_url)
+        assert info.value.newer and info.value.found == "0999"
+
+    def test_a_newer_schema_is_never_downgraded(self, store, db_url: str) -> None:
+        """upgrade() on a newer database refuses instead of touching it."""
+        _set_revision(store, "0999")
+        with pytest.raises(SchemaVersionError):
+            RunStore(db_url).upgrade()
+        assert RunStore(db_url).schema_state().found == "0999"
+
+    def test_another_applications_schema_is_refused(self, store, db_url: str) -> None:
+        """A database whose Alembic revision is not spine's is refused, saying so."""
+        _set_revision(store, "ae1027a6acf")
+        with pytest.raises(StoreError, match="another application's schema"):
+            RunStore.open(db_url)
+
+
+class TestBadDatabases:
+    def test_a_corrupt_sqlite_file_is_one_clear_error(self, tmp_path: Path) -> None:
+        """A file that is not a SQLite database raises StoreCorruptError naming the file."""
+        bad = tmp_path / "spine.db"
+        bad.write_bytes(b"this is not a database, just text " * 200)
+        with pytest.raises(StoreCorruptError, match="not usable") as info:
+            RunStore.open(f"sqlite:///{bad}")
+        assert str(bad) in str(info.value) and "\n" not in str(info.value)
+
+    @pytest.mark.parametrize(
+        "url, why",
+        [
+            ("mysql://root@localhost/db", "not supported"),
+            ("postgresql+asyncpg://u@h/db", "not supported"),
+            ("sqlite://", "in-memory"),
+            ("not a url at all", "not a database URL"),
+        ],
+    )
+    def test_a_wrong_url_is_one_clear_error(self, url: str, why: str) -> None:
+        """An unusable URL raises BadDatabaseURLError (exit 2) saying why and what to give."""
+        with pytest.raises(BadDatabaseURLError, match=why) as info:
+            RunStore.open(url)
+        assert info.value.exit_code == 2 and "sqlite:///PATH" in str(info.value)
+
+    def test_an_unreachable_server_is_a_clear_error(self) -> None:
+        """A PostgreSQL URL with nothing listening raises StoreUnavailableError (no traceback text)."""
+        with pytest.raises(StoreUnavailableError, match="cannot use the database") as info:
+            RunStore.open("postgresql+psycopg://postgres@127.0.0.1:9/test")
+        assert "Traceback" not in str(info.value)
+
+    def test_a_relative_sqlite_path_is_relative_to_the_root(self, tmp_path: Path) -> None:
+        """sqlite:///.spine/spine.db with a root lands in ROOT/.spine/spine.db, its folder created."""
+        with RunStore.open("sqlite:///.spine/spine.db", root=tmp_path) as s:
+            assert s.url.endswith(str(tmp_path / ".spine" / "spine.db"))
+        assert (tmp_path / ".spine" / "spine.db").is_file()
+
+    def test_the_sqlite_database_uses_wal_and_normal_sync(self, tmp_path: Path) -> None:
+        """Connections to SQLite run in WAL mode with synchronous=NORMAL and a busy timeout."""
+        with RunStore.open(f"sqlite:///{tmp_path / 'x.db'}") as s:
+            got = s.read(lambda c: (c.exec_driver_sql("PRAGMA journal_mode").scalar(), c.exec_driver_sql("PRAGMA synchronous").scalar(),
+                                    c.exec_driver_sql("PRAGMA busy_timeout").scalar()))
+        assert got[0] == "wal" and got[1] == 1 and got[2] > 0
