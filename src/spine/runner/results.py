@@ -173,7 +173,8 @@ class GroupExecutionResult:
     #: Why the run ended the way it did when that is not obvious from its steps.
     message: str | None = None
     group_version: int = 1
-    #: The run this one resumed (issue 9); ``None`` for a fresh run.
+    #: For a replay of a dead-lettered step: the run whose step it ran again. (A resume
+    #: keeps its run's id, so it needs no link.) ``None`` otherwise.
     resumed_from: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 

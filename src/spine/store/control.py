@@ -290,11 +290,12 @@ def replay_dead_letter(
         plan, run_id=run_id, owner=owner, options=runner_options(runner), executor=runner.executor_name,
         kind=RunKind.REPLAY, parent_run_id=letter.run_id,
     )
-    return _execute(
+    result = _execute(
         store, plan, runner, run_id=run_id, owner=owner, tuning=tuning, cancel=cancel, on_event=on_event, pools=slots,
         completed=inputs, dlq_run=letter.run_id, open_letters={letter.step: letter.id}, preset_rows=inputs,
         attempts_before={letter.step: letter.attempts}, origin_run_id=letter.run_id,
     )
+    return replace(result, resumed_from=letter.run_id)
 
 
 __all__ = [

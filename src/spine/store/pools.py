@@ -71,7 +71,7 @@ class PoolSlots:
             return
 
         def tx(conn: sa.Connection) -> None:
-            have = set(conn.execute(sa.select(pool_slots.c.pool, pool_slots.c.slot).where(pool_slots.c.pool.in_({p for p, _ in wanted}))).tuples())
+            have = {tuple(r) for r in conn.execute(sa.select(pool_slots.c.pool, pool_slots.c.slot).where(pool_slots.c.pool.in_({p for p, _ in wanted})))}
             missing = [{"pool": p, "slot": n} for p, n in wanted if (p, n) not in have]
             if missing:
                 conn.execute(self.store._insert_ignore(pool_slots, ("pool", "slot")), missing)
