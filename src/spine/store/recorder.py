@@ -110,6 +110,8 @@ class _Sql:
             f"UPDATE group_runs SET status = {p('status')}, finished_at = {p('finished_at')}, message = {p('message')} "
             f"WHERE run_id = {p('run_id')} AND owner = {p('owner')}"
         )
+        # the first execution also takes the runner's start time (the row was written just before it)
+        self.finish_first = self.finish.replace(" WHERE", f", started_at = {p('started_at')} WHERE")
         self.begin = "BEGIN IMMEDIATE" if dialect == "sqlite" else None
 
 
@@ -258,6 +260,8 @@ class RunRecorder(RunHooks):
             "status": result.status.value, "finished_at": self._t(result.finished_at), "message": result.message,
             "run_id": self.run_id, "owner": self.owner.token,
         }
+        if self.execution == 0:
+            self.final["started_at"] = self._t(result.started_at)
 
     # -- hooks (the loop asks) ---------------------------------------------------------------
 
@@ -386,7 +390,7 @@ class RunRecorder(RunHooks):
             if self.releases:
                 cur.executemany(sql.release, self.releases)
             if self.final is not None:
-                cur.execute(sql.finish, self.final)
+                cur.execute(sql.finish_first if "started_at" in self.final else sql.finish, self.final)
                 cur.execute(sql.release_all, {"owner": self.owner.token})
             if self.sqlite:
                 cur.execute("COMMIT")
