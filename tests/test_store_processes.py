@@ -139,11 +139,19 @@ def _only_run(url: str) -> str:
     return runs[0].run_id
 
 
+def _b_recorded(url: str) -> bool:
+    """Step b's start is committed (the recorder commits a start within START_GRACE)."""
+    with RunStore.open(url) as store:
+        runs = store.runs()
+        return bool(runs) and store.result(runs[0].run_id).step("b").status.value == "running"
+
+
 def _kill_mid_chain(project: Path, url: str) -> str:
-    """Start the chain, kill -9 the process while b runs; the run's id."""
+    """Start the chain, kill -9 the process while b runs (its start committed); the run's id."""
     proc = _spine(project, url, "group", "run", "crash.chain")
     try:
         _wait(lambda: _started(project, "b"), "step b to start")
+        _wait(lambda: _b_recorded(url), "step b's start to be committed")
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)

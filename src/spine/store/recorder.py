@@ -10,7 +10,10 @@ are only *buffered* (no I/O); the buffer is committed in one transaction:
   dependents starts*;
 - **once per turn of the loop** (``turn_done``), so many steps finishing together share
   one transaction, and a completion is durable within one turn even when nothing
-  depends on it;
+  depends on it. A turn that only *started* steps waits up to :data:`START_GRACE`
+  seconds first: a quick step's start and end then become one row in one commit (a
+  chain costs one commit per step, not two), and a slow step's start is still durable
+  within that grace;
 - **at the end** (:meth:`close`), with the run's final status.
 
 A pool step is admitted only after it claims a slot in the store (:mod:`.pools`); a
@@ -57,6 +60,8 @@ if TYPE_CHECKING:
 
 #: Steps named in a message about known-done steps before "… and N more".
 NAMES_SHOWN = 20
+#: Seconds a buffered step *start* may wait for more to commit with (see the module docstring).
+START_GRACE = 0.05
 
 _COLS = ("run_id", "step", "pipeline", "seq", "attempt", "execution", "status", "started_at", "finished_at", "error", "result", "output", "reason")
 
@@ -168,11 +173,16 @@ class RunRecorder(RunHooks):
         self.held: dict[int, int] = {}
         self.refused_pools: set[str] = set()
         self.down_since: float | None = None
+        #: Something other than a step start is buffered (an end, a skip, a dead letter …).
+        self.urgent = False
+        #: When the oldest buffered start was buffered (``time.monotonic()``).
+        self.starts_since: float | None = None
         self.failures = 0
         self.last_error = ""
         self.result: GroupExecutionResult | None = None
         self._conn: Any = None
         for name, result in (preset_rows or {}).items():  # a replay shows its inputs as completed rows
+            self.urgent = True
             i = index[name]
             self.inserts[(i, 0)] = self._row(i, 0, StepStatus.COMPLETED, None, None, result=result, reason=f"completed in run {self.dlq_run}")
 
@@ -184,7 +194,11 @@ class RunRecorder(RunHooks):
             i = self.index[e.step]
             self.started.add(i)
             self.inserts[(i, e.attempt)] = self._row(i, e.attempt, StepStatus.RUNNING, e.at, None)
-        elif kind is RunEventKind.STEP_FINISHED:
+            if self.starts_since is None:
+                self.starts_since = time.monotonic()
+            return
+        self.urgent = True
+        if kind is RunEventKind.STEP_FINISHED:
             self._finished(e)
         elif kind is RunEventKind.STEP_RETRYING:
             rec = e.record
@@ -291,6 +305,10 @@ class RunRecorder(RunHooks):
     def turn_done(self) -> float | None:
         self.refused_pools.clear()
         if self._buffered():
+            if not self.urgent and self.down_since is None and self.starts_since is not None:
+                left = START_GRACE - (time.monotonic() - self.starts_since)
+                if left > 0:
+                    return left  # only starts so far: give them a moment to commit with their ends
             if not self._try_flush():
                 return self._backoff()
         elif self.down_since is not None:
@@ -411,6 +429,8 @@ class RunRecorder(RunHooks):
         self.resolves.clear()
         self.releases.clear()
         self.final = None
+        self.urgent = False
+        self.starts_since = None
         self.down_since, self.failures = None, 0
 
     def close(self, result: GroupExecutionResult | None = None) -> None:

@@ -70,9 +70,9 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def definition_hash(document: Mapping[str, Any]) -> str:
+def definition_hash(document: Mapping[str, Any], *, encoded: Any = None) -> str:
     """sha256 of a definition's canonical JSON (sorted keys, typed values encoded)."""
-    text = json.dumps(codec.encode(document), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(encoded if encoded is not None else codec.encode(document), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -263,12 +263,13 @@ class RunStore:
     def save_definition(self, conn: sa.Connection, group: Any) -> int:
         """The id of ``group``'s definition row, inserted when new (inside ``conn``'s transaction)."""
         document = group.to_dict()
-        digest = definition_hash(document)
+        encoded = codec.encode(document)
+        digest = definition_hash(document, encoded=encoded)
         key = (pipeline_groups.c.name == group.name) & (pipeline_groups.c.version == group.version) & (pipeline_groups.c.hash == digest)
         found = conn.execute(sa.select(pipeline_groups.c.id).where(key)).scalar()
         if found is not None:
             return int(found)
-        values = {"name": group.name, "version": group.version, "hash": digest, "definition": codec.encode(document), "created_at": _now()}
+        values = {"name": group.name, "version": group.version, "hash": digest, "definition": encoded, "created_at": _now()}
         conn.execute(self._insert_ignore(pipeline_groups, ("name", "version", "hash")).values(**values))
         return int(conn.execute(sa.select(pipeline_groups.c.id).where(key)).scalar_one())
 

@@ -25,15 +25,18 @@ def sqlite_time(t: dt.datetime | None) -> str | None:
     """The text SQLite stores for ``t`` (UTC, microseconds, ``Z``)."""
     if t is None:
         return None
-    if t.tzinfo is None:
-        raise ValueError("naive datetime: the store keeps aware UTC times")
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if t.tzinfo is not dt.UTC:
+        if t.tzinfo is None:
+            raise ValueError("naive datetime: the store keeps aware UTC times")
+        t = t.astimezone(dt.UTC)
+    # isoformat is several times faster than strftime, and this runs for every row written
+    return t.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_sqlite_time(text: str | None) -> dt.datetime | None:
     if text is None:
         return None
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+    return dt.datetime.fromisoformat(text[:-1] if text.endswith("Z") else text).replace(tzinfo=dt.UTC)
 
 
 def to_json(value: Any) -> str | None:
