@@ -89,28 +89,46 @@ class TestGroupedCommits:
         assert len(flushes) >= 5
 
 
-def _lock_sqlite(path: str, hold: threading.Event, locked: threading.Event) -> None:
-    conn = sqlite3.connect(path, isolation_level=None, timeout=10)
-    conn.execute("BEGIN EXCLUSIVE")
-    locked.set()
-    hold.wait(30)
-    conn.execute("ROLLBACK")
-    conn.close()
+def _hold_lock(url: str, hold: threading.Event, locked: threading.Event) -> None:
+    """Lock the store's tables from another connection until ``hold`` is set: SQLite's
+    write lock (BEGIN EXCLUSIVE), or PostgreSQL's ACCESS EXCLUSIVE table locks."""
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None, timeout=10)
+        conn.execute("BEGIN EXCLUSIVE")
+        locked.set()
+        hold.wait(30)
+        conn.execute("ROLLBACK")
+        conn.close()
+        return
+    import psycopg
+    from _db import PG_BASE
+    from sqlalchemy.engine import make_url
+
+    with psycopg.connect(PG_BASE.replace("postgresql+psycopg://", "postgresql://"), options=make_url(url).query["options"]) as conn:
+        conn.execute("LOCK TABLE group_run_executions, group_runs, pool_slots, dead_letters IN ACCESS EXCLUSIVE MODE")
+        locked.set()
+        hold.wait(30)
+        conn.rollback()
+
+
+@pytest.fixture
+def short_locks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lock waits of 50 ms, so a held lock turns into errors (and retries) quickly."""
+    monkeypatch.setattr("spine.store.engine.SQLITE_BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr("spine.store.engine.PG_LOCK_TIMEOUT_MS", 50)
 
 
 class TestFaults:
-    def test_a_locked_database_is_retried_and_nothing_is_dropped(self, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-        """A write lock held by another process for a second mid-run delays the run; every row is still committed."""
+    def test_a_locked_database_is_retried_and_nothing_is_dropped(self, db_url: str, short_locks: None) -> None:
+        """A lock held by another connection for a second mid-run delays the run; every row is still committed."""
         from spine.store import RunStore
 
-        monkeypatch.setattr("spine.store.engine.SQLITE_BUSY_TIMEOUT_MS", 50)
-        path = str(tmp_path / "spine.db")
         pipes = Pipes()
         hold, locked = threading.Event(), threading.Event()
 
         @register_pipeline("t.locker", registry=pipes.registry)
         def locker(params, ctx):
-            threading.Thread(target=_lock_sqlite, args=(path, hold, locked), daemon=True).start()
+            threading.Thread(target=_hold_lock, args=(db_url, hold, locked), daemon=True).start()
             locked.wait(5)
             threading.Timer(1.0, hold.set).start()
             return "locked"
@@ -119,24 +137,25 @@ class TestFaults:
             name="t.lock",
             steps=(PipelineStep("a", "t.locker"), PipelineStep("b", "t.ok", depends_on=("a",)), PipelineStep("c", "t.ok", depends_on=("b",))),
         )
-        with RunStore.open(f"sqlite:///{path}") as s:
-            result = record_run(s, pipes.plan(group), pipes.runner())
-            stored = s.result(result.run_id)
+        try:
+            with RunStore.open(db_url) as s:
+                result = record_run(s, pipes.plan(group), pipes.runner())
+                stored = s.result(result.run_id)
+        finally:
+            hold.set()
         assert result.status is GroupRunStatus.COMPLETED
         assert [x.status for x in stored.step_executions] == [StepStatus.COMPLETED] * 3
 
-    def test_a_database_lost_too_long_fails_the_run_naming_the_done_steps(self, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_a_database_lost_too_long_fails_the_run_naming_the_done_steps(self, db_url: str, short_locks: None) -> None:
         """A database unusable for longer than the bound: no new step starts, the run fails, and the message names the steps known done."""
         from spine.store import RunStore
 
-        monkeypatch.setattr("spine.store.engine.SQLITE_BUSY_TIMEOUT_MS", 50)
-        path = str(tmp_path / "spine.db")
         pipes = Pipes()
         hold, locked = threading.Event(), threading.Event()
 
         @register_pipeline("t.locker", registry=pipes.registry)
         def locker(params, ctx):
-            threading.Thread(target=_lock_sqlite, args=(path, hold, locked), daemon=True).start()
+            threading.Thread(target=_hold_lock, args=(db_url, hold, locked), daemon=True).start()
             locked.wait(5)
             return "locked"
 
@@ -146,7 +165,7 @@ class TestFaults:
         )
         tuning = StoreTuning(heartbeat_seconds=0.1, lease_seconds=5, lost_after_seconds=0.8)
         try:
-            with RunStore.open(f"sqlite:///{path}") as s, pytest.raises(RunNotRecordedError) as info:
+            with RunStore.open(db_url) as s, pytest.raises(RunNotRecordedError) as info:
                 record_run(s, pipes.plan(group), pipes.runner(), tuning=tuning)
         finally:
             hold.set()

@@ -9,6 +9,10 @@
   transaction): spine emits ``BEGIN`` itself, ``BEGIN IMMEDIATE`` for writes, so a write
   transaction holds the write lock from its first statement and never fails half-way on
   a lock upgrade. That lock is also SQLite's answer to ``SELECT … FOR UPDATE``.
+- **PostgreSQL.** psycopg 3; a connect timeout, TCP keepalives (a silent network
+  partition is noticed in about half a minute), and per-session ``lock_timeout`` and
+  ``statement_timeout``, so a lock held elsewhere or a hung server becomes an error that
+  is retried — and, if it lasts, fails the run — instead of a loop blocked forever.
 - **Errors.** :func:`translate` turns a driver or SQLAlchemy error into a
   :class:`~spine.store.errors.StoreError`; :func:`is_transient` says whether trying
   again may help (locked, busy, a lost connection, a serialisation failure), and
@@ -34,6 +38,10 @@ T = TypeVar("T")
 NO_DATABASE = "none"
 #: How long SQLite waits for a lock before it reports "database is locked" (ms).
 SQLITE_BUSY_TIMEOUT_MS = 5_000
+#: PostgreSQL: how long a statement waits for a lock held elsewhere before it fails (ms).
+PG_LOCK_TIMEOUT_MS = 5_000
+#: PostgreSQL: how long one statement may run before it fails (ms).
+PG_STATEMENT_TIMEOUT_MS = 60_000
 #: Execution option: this connection's transactions write (SQLite: ``BEGIN IMMEDIATE``).
 WRITE = {"spine_write": True}
 
@@ -83,7 +91,19 @@ def make_engine(url: str) -> sa.Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+    engine = sa.create_engine(
+        url, pool_pre_ping=True,
+        connect_args={"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3},
+    )
+    event.listen(engine, "connect", _pg_connect)
+    return engine
+
+
+def _pg_connect(dbapi_conn: Any, record: Any) -> None:
+    with dbapi_conn.cursor() as cur:
+        cur.execute(f"SET lock_timeout = {int(PG_LOCK_TIMEOUT_MS)}")
+        cur.execute(f"SET statement_timeout = {int(PG_STATEMENT_TIMEOUT_MS)}")
+    dbapi_conn.commit()
 
 
 def _sqlite_connect(dbapi_conn: Any, record: Any) -> None:
