@@ -197,3 +197,32 @@ class TestFaults:
             stored = s.result(result.run_id)
         assert result.status is GroupRunStatus.COMPLETED
         assert [x.status for x in stored.step_executions] == [StepStatus.COMPLETED] * 3
+
+    def test_a_database_lost_during_a_long_step_stops_it_in_time(self, db_url: str, short_locks: None) -> None:
+        """The database lost while a long step runs: the run fails within seconds (the lease would expire), not when the step returns."""
+        from spine.store import RunStore
+
+        pipes = Pipes()
+        hold, locked = threading.Event(), threading.Event()
+
+        @register_pipeline("t.long", registry=pipes.registry)
+        def long(params, ctx):
+            threading.Thread(target=_hold_lock, args=(db_url, hold, locked), daemon=True).start()
+            locked.wait(5)
+            for _ in range(600):
+                if ctx.cancelled:
+                    return "stopped"
+                time.sleep(0.05)
+            return "ran to the end"
+
+        group = PipelineGroup(name="t.long", steps=(PipelineStep("a", "t.long"),))
+        tuning = StoreTuning(heartbeat_seconds=0.1, lease_seconds=5, lost_after_seconds=0.8)
+        started = time.monotonic()
+        try:
+            with RunStore.open(db_url) as s, pytest.raises(RunNotRecordedError) as info:
+                record_run(s, pipes.plan(group), pipes.runner("threads"), tuning=tuning)
+        finally:
+            hold.set()
+        assert time.monotonic() - started < 20
+        step = info.value.result.step("a")
+        assert step.status is StepStatus.FAILED and "lost the database" in step.error.message

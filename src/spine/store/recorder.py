@@ -314,7 +314,9 @@ class RunRecorder(RunHooks):
         elif self.down_since is not None:
             if not self._probe():
                 return self._backoff()
-        return None
+        # wake at least once per heartbeat, so a lease that stopped renewing (the database
+        # gone while a long step runs) ends the run in time, not when the step returns
+        return self.lease.interval if self.lease is not None else None
 
     def abort_reason(self) -> str | None:
         lease = self.lease
