@@ -236,6 +236,16 @@ class TestSteps:
         for text in (render_text(r), render_markdown(r), render_html(r)):
             assert "timeout" in text and "retries" in text
 
+    def test_changed_pool_and_guard(self) -> None:
+        """A step's pool and the policy's pool and max_active_runs are reported when they change."""
+        old = base()
+        new = with_steps(old, *old.steps[:3], step(old, "share", pool="warehouse"))
+        new = new.with_policy(max_active_runs=2)
+        d = diff_groups(old, new)
+        (sc,) = d.changed_steps
+        assert sc.run_keys == (KeyChange("pool", Change.ADDED, None, "warehouse"),)
+        assert [c.key for c in d.policy] == ["max_active_runs"]
+
     def test_renamed_step_with_a_new_description_is_also_changed(self) -> None:
         """A renamed step whose description changed is both renamed and changed, under its new name."""
         old = base()

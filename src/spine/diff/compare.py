@@ -43,7 +43,9 @@ RENAME_THRESHOLD = 0.5
 MAX_RENAME_CANDIDATES = 20_000
 
 _METADATA_FIELDS = ("name", "version", "domain", "description", "tags")
-_POLICY_FIELDS = ("execution", "max_concurrency", "on_failure", "timeout_minutes", *RUN_KEYS)
+_POLICY_FIELDS = ("execution", "max_concurrency", "on_failure", "timeout_minutes", *RUN_KEYS, "max_active_runs", "pool")
+#: A step's own keys compared as run keys: the RUN_KEYS and its pool.
+_STEP_RUN_KEYS = (*RUN_KEYS, "pool")
 
 
 class Change(enum.Enum):
@@ -316,6 +318,8 @@ def _policy(g: PipelineGroup) -> dict[str, Any]:
         "on_failure": p.on_failure.value,
         "timeout_minutes": p.timeout_minutes,
         **{k: getattr(p, k) for k in RUN_KEYS},
+        "max_active_runs": p.max_active_runs,
+        "pool": p.pool,
     }
 
 
@@ -455,7 +459,7 @@ def _step_change(old: PipelineStep, new: PipelineStep) -> StepChange | None:
     if old.description != new.description:
         kind = Change.ADDED if old.description is None else Change.REMOVED if new.description is None else Change.CHANGED
         description = KeyChange("description", kind, old.description, new.description)
-    run_keys = _field_changes(RUN_KEYS, {k: getattr(old, k) for k in RUN_KEYS}, {k: getattr(new, k) for k in RUN_KEYS})
+    run_keys = _field_changes(_STEP_RUN_KEYS, {k: getattr(old, k) for k in _STEP_RUN_KEYS}, {k: getattr(new, k) for k in _STEP_RUN_KEYS})
     if pipeline is None and not params and description is None and not run_keys:
         return None
     return StepChange(new.name, old.name if old.name != new.name else None, pipeline, params, description, run_keys)
