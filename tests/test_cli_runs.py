@@ -97,6 +97,14 @@ class TestRecordedByGroupRun:
         assert keep(shown) == keep(ran)
         assert [step(s) for s in shown["steps"]] == [step(s) for s in ran["steps"]]
 
+    def test_a_run_on_forked_processes_is_recorded(self, project: Path, invoke) -> None:
+        """With --executor processes (children forked while the store's connections are open) the run is recorded whole."""
+        code, out, err = invoke("group", "run", "st.flow", "--json", "--executor", "processes")
+        ran = json.loads(out)
+        shown = _json(invoke, "runs", "show", ran["run_id"], "--json")
+        assert code == 1, err
+        assert [s["status"] for s in shown["steps"]] == ["completed", "failed", "skipped"]
+
     def test_db_none_records_nothing(self, project: Path, invoke) -> None:
         """--db none runs the group and writes no database."""
         code, _, err = invoke("group", "run", "st.ok", "--db", "none")
