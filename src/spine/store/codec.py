@@ -12,11 +12,42 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
 
 _TYPE, _VALUE = "$type", "$value"
+
+
+def dumps(value: Any, *, sort_keys: bool = False) -> str:
+    """``json.dumps(encode(value))``, fast: one pass of the C encoder, tagging dates, bytes
+    and sets on the way; the rare value it cannot write that way (a non-finite float, a
+    mapping with a ``$type`` key) goes through :func:`encode` first."""
+    try:
+        text = json.dumps(value, default=_tag, allow_nan=False, sort_keys=sort_keys, ensure_ascii=False, separators=(",", ":"))
+    except ValueError:  # NaN or infinity somewhere
+        text = None
+    if text is None or f'"{_TYPE}":' in text and _has_type_key(value):
+        text = json.dumps(encode(value), sort_keys=sort_keys, ensure_ascii=False, separators=(",", ":"))
+    return text
+
+
+def _tag(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, (set, frozenset, dt.date, dt.time, bytes)):
+        return encode(value)
+    raise TypeError(f"cannot store a {type(value).__name__} value: {value!r:.80}")
+
+
+def _has_type_key(value: Any) -> bool:
+    """A mapping somewhere in ``value`` has a ``$type`` key of its own (so needs wrapping)."""
+    if isinstance(value, Mapping):
+        return _TYPE in value or any(_has_type_key(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_type_key(v) for v in value)
+    return False
 
 
 def encode(value: Any) -> Any:
@@ -68,4 +99,4 @@ def decode(value: Any) -> Any:
     return {k: decode(v) for k, v in value.items()}
 
 
-__all__ = ["decode", "encode"]
+__all__ = ["decode", "dumps", "encode"]

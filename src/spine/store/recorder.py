@@ -181,6 +181,7 @@ class RunRecorder(RunHooks):
         self.last_error = ""
         self.result: GroupExecutionResult | None = None
         self._conn: Any = None
+        self._cur: Any = None
         for name, result in (preset_rows or {}).items():  # a replay shows its inputs as completed rows
             self.urgent = True
             i = index[name]
@@ -354,7 +355,7 @@ class RunRecorder(RunHooks):
         return self._conn
 
     def _drop_connection(self) -> None:
-        conn, self._conn = self._conn, None
+        conn, self._conn, self._cur = self._conn, None, None
         if conn is not None:
             try:
                 conn.invalidate()
@@ -394,7 +395,9 @@ class RunRecorder(RunHooks):
         sql = self.sql
         conn = self._raw()
         try:
-            cur = conn.cursor()
+            cur = self._cur
+            if cur is None:
+                cur = self._cur = conn.cursor()
             if sql.begin:
                 cur.execute(sql.begin)
             if self.inserts:
@@ -416,7 +419,6 @@ class RunRecorder(RunHooks):
                 cur.execute("COMMIT")
             else:
                 conn.commit()
-            cur.close()
         except BaseException as exc:
             self._drop_connection()  # closing rolls the transaction back; the retry gets a fresh connection
             if isinstance(exc, Exception):
@@ -452,7 +454,7 @@ class RunRecorder(RunHooks):
                         raise RunNotRecordedError(self.store.shown, self.last_error, self.result, list(self.known_done)) from exc
                 time.sleep(self._backoff())
         finally:
-            conn, self._conn = self._conn, None
+            conn, self._conn, self._cur = self._conn, None, None
             if conn is not None:
                 try:
                     conn.close()

@@ -46,6 +46,7 @@ from spine.store.errors import (
     StoreError,
 )
 from spine.store.records import Owner, RunKind, RunSummary
+from spine.store.types import RawJSON
 from spine.store.schema import (
     HEAD_REVISION,
     KNOWN_REVISIONS,
@@ -70,10 +71,14 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def definition_hash(document: Mapping[str, Any], *, encoded: Any = None) -> str:
-    """sha256 of a definition's canonical JSON (sorted keys, typed values encoded)."""
-    text = json.dumps(encoded if encoded is not None else codec.encode(document), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def canonical_json(document: Mapping[str, Any]) -> str:
+    """A definition's canonical JSON: sorted keys, typed values tagged (see :mod:`.codec`)."""
+    return codec.dumps(document, sort_keys=True)
+
+
+def definition_hash(document: Mapping[str, Any], *, text: str | None = None) -> str:
+    """sha256 of a definition's canonical JSON."""
+    return hashlib.sha256((text if text is not None else canonical_json(document)).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,13 +268,13 @@ class RunStore:
     def save_definition(self, conn: sa.Connection, group: Any) -> int:
         """The id of ``group``'s definition row, inserted when new (inside ``conn``'s transaction)."""
         document = group.to_dict()
-        encoded = codec.encode(document)
-        digest = definition_hash(document, encoded=encoded)
+        text = canonical_json(document)
+        digest = definition_hash(document, text=text)
         key = (pipeline_groups.c.name == group.name) & (pipeline_groups.c.version == group.version) & (pipeline_groups.c.hash == digest)
         found = conn.execute(sa.select(pipeline_groups.c.id).where(key)).scalar()
         if found is not None:
             return int(found)
-        values = {"name": group.name, "version": group.version, "hash": digest, "definition": encoded, "created_at": _now()}
+        values = {"name": group.name, "version": group.version, "hash": digest, "definition": RawJSON(text), "created_at": _now()}
         conn.execute(self._insert_ignore(pipeline_groups, ("name", "version", "hash")).values(**values))
         return int(conn.execute(sa.select(pipeline_groups.c.id).where(key)).scalar_one())
 
@@ -462,6 +467,11 @@ class RunStore:
             query = sa.select(group_runs).order_by(c.started_at.desc(), c.run_id.desc())
             if group is not None:
                 query = query.where(c.group_name == group)
+            if status in ("orphaned", _RUNNING) and self.dialect == "sqlite":
+                # few runs are running: seek them by status and sort them. Left alone, SQLite
+                # walks every run by start time (to skip the sort) and filters them one by
+                # one; a unary + on the sort key keeps it off that index.
+                query = query.order_by(None).order_by(sa.literal_column("+group_runs.started_at").desc(), c.run_id.desc())
             if status == "orphaned":
                 query = query.where(c.status == _RUNNING, c.lease_expires_at < now)
             elif status == _RUNNING:

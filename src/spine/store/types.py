@@ -76,6 +76,10 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
 
+class RawJSON(str):
+    """JSON text already written (bound to a :class:`JSONText` column as it is)."""
+
+
 class JSONText(TypeDecorator[Any]):
     """JSON values stored as text (see the module docstring)."""
 
@@ -83,6 +87,8 @@ class JSONText(TypeDecorator[Any]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if isinstance(value, RawJSON):
+            return str(value)
         return to_json(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
