@@ -151,9 +151,9 @@ def bench_state_change(dbs: Databases, n: int) -> dict[str, float]:
     """Recorder path: start row committed, end row committed — 2 state changes per step."""
     import datetime as dt
 
+    from spine.orchestration.models import StepStatus
     from spine.runner.events import RunEvent, RunEventKind
     from spine.runner.results import AttemptRecord
-    from spine.orchestration.models import StepStatus
     from spine.store import Owner, RunRecorder, RunStore
 
     reg = registry()
@@ -286,7 +286,7 @@ def bench_overhead(dbs: Databases, n: int, repeat: int) -> dict[str, Any]:
     for shape in ("wide", "layered", "chain"):
         plan = plan_of(shape, n, reg)
         _run_once(plan, reg, None)  # warm-up
-        bare = median_of(repeat, lambda: _run_once(plan, reg, None)[0])
+        bare = median_of(repeat, lambda plan=plan: _run_once(plan, reg, None)[0])
         for dialect in ("sqlite", "postgresql"):
             if dialect == "postgresql" and not dbs.use_pg:
                 continue
@@ -301,7 +301,7 @@ def bench_overhead(dbs: Databases, n: int, repeat: int) -> dict[str, Any]:
                     from spine.store import RunStore
 
                     with RunStore.open(url) as store:
-                        shows[dialect] = median_of(3, lambda: _timed(lambda: store.result(run_id)))
+                        shows[dialect] = median_of(3, lambda store=store, run_id=run_id: _timed(lambda: store.result(run_id)))
             recorded = statistics.median(times)
             floor = statistics.median(floors)
             out[f"{shape}/{dialect}"] = {

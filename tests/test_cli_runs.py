@@ -1,5 +1,7 @@
 """``spine runs``, ``spine dlq``, ``spine db`` and recording by ``spine group run``, through the real entry point."""
 
+# ruff: noqa: F811 - the fixtures imported from _db are parameters of the tests below
+
 from __future__ import annotations
 
 import json

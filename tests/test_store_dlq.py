@@ -1,5 +1,7 @@
 """The dead-letter queue: what lands there, replays, resumes, purges."""
 
+# ruff: noqa: F811 - the fixtures imported from _db are parameters of the tests below
+
 from __future__ import annotations
 
 import datetime as dt

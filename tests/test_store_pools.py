@@ -1,5 +1,7 @@
 """Pools and run guards through the store: slot claims, dead holders, max_active_runs."""
 
+# ruff: noqa: F811 - the fixtures imported from _db are parameters of the tests below
+
 from __future__ import annotations
 
 import datetime as dt

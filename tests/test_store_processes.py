@@ -6,6 +6,8 @@ and may hang until a ``go`` file appears, then drives ``python -m spine`` proces
 against the test's database (``SPINE_DATABASE_URL``) with short heartbeats and leases.
 """
 
+# ruff: noqa: F811 - the fixtures imported from _db are parameters of the tests below
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,7 @@
 """Recording while the run goes: the invariant, grouped commits, and a database that goes away."""
 
+# ruff: noqa: F811 - the fixtures imported from _db are parameters of the tests below
+
 from __future__ import annotations
 
 import sqlite3

@@ -1,5 +1,7 @@
 """The run history: recording a run, reading it back, listing, orphans, cancel requests."""
 
+# ruff: noqa: F811 - the fixtures imported from _db are parameters of the tests below
+
 from __future__ import annotations
 
 import datetime as dt

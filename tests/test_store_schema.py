@@ -1,5 +1,7 @@
 """The schema: Alembic builds exactly the tables the code uses; versions; bad databases."""
 
+# ruff: noqa: F811 - the fixtures imported from _db are parameters of the tests below
+
 from __future__ import annotations
 
 from pathlib import Path

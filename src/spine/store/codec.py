@@ -28,7 +28,7 @@ def dumps(value: Any, *, sort_keys: bool = False) -> str:
         text = json.dumps(value, default=_tag, allow_nan=False, sort_keys=sort_keys, ensure_ascii=False, separators=(",", ":"))
     except ValueError:  # NaN or infinity somewhere
         text = None
-    if text is None or f'"{_TYPE}":' in text and _has_type_key(value):
+    if text is None or (f'"{_TYPE}":' in text and _has_type_key(value)):
         text = json.dumps(encode(value), sort_keys=sort_keys, ensure_ascii=False, separators=(",", ":"))
     return text
 

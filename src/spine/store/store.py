@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,7 +45,6 @@ from spine.store.errors import (
     StoreError,
 )
 from spine.store.records import Owner, RunKind, RunSummary
-from spine.store.types import RawJSON
 from spine.store.schema import (
     HEAD_REVISION,
     KNOWN_REVISIONS,
@@ -54,6 +52,7 @@ from spine.store.schema import (
     group_runs,
     pipeline_groups,
 )
+from spine.store.types import RawJSON
 
 T = TypeVar("T")
 
