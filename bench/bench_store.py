@@ -280,37 +280,41 @@ def _raw_floor(dialect: str, url: str, n: int, commits: int) -> float:
 
 
 def bench_overhead(dbs: Databases, n: int, repeat: int) -> dict[str, Any]:
+    """Per shape: ``repeat`` rounds of (no store, SQLite, PostgreSQL), interleaved so that a
+    change in the machine's load hits every column alike; medians per column."""
+    from spine.store import RunStore
+
     reg = registry()
+    dialects = ["sqlite", *(["postgresql"] if dbs.use_pg else [])]
     out: dict[str, Any] = {}
-    shows: dict[str, float] = {}
+    shows: dict[str, list[float]] = {d: [] for d in dialects}
     for shape in ("wide", "layered", "chain"):
         plan = plan_of(shape, n, reg)
         _run_once(plan, reg, None)  # warm-up
-        bare = median_of(repeat, lambda plan=plan: _run_once(plan, reg, None)[0])
-        for dialect in ("sqlite", "postgresql"):
-            if dialect == "postgresql" and not dbs.use_pg:
-                continue
-            times, commits, floors = [], 0, []
-            run_id = None
-            for k in range(repeat):
+        bare: list[float] = []
+        times: dict[str, list[float]] = {d: [] for d in dialects}
+        floors: dict[str, list[float]] = {d: [] for d in dialects}
+        commits: dict[str, int] = {}
+        for k in range(repeat):
+            bare.append(_run_once(plan, reg, None)[0])
+            for dialect in dialects:
                 url = dbs.sqlite(f"run_{shape}_{k}") if dialect == "sqlite" else dbs.pg()[0]
-                took, commits, run_id = _run_once(plan, reg, url)
-                times.append(took)
-                floors.append(_raw_floor(dialect, url, n, commits))
-                if k == repeat - 1 and shape == "wide":
-                    from spine.store import RunStore
-
+                took, commits[dialect], run_id = _run_once(plan, reg, url)
+                times[dialect].append(took)
+                floors[dialect].append(_raw_floor(dialect, url, n, commits[dialect]))
+                if shape == "wide":
                     with RunStore.open(url) as store:
-                        shows[dialect] = median_of(3, lambda store=store, run_id=run_id: _timed(lambda: store.result(run_id)))
-            recorded = statistics.median(times)
-            floor = statistics.median(floors)
+                        shows[dialect].append(_timed(lambda store=store, run_id=run_id: store.result(run_id)))
+        base = statistics.median(bare)
+        for dialect in dialects:
+            recorded, floor = statistics.median(times[dialect]), statistics.median(floors[dialect])
             out[f"{shape}/{dialect}"] = {
-                "bare_s": bare, "recorded_s": recorded, "commits": commits,
-                "overhead_us_per_step": (recorded - bare) / n * 1e6,
+                "bare_s": base, "recorded_s": recorded, "commits": commits[dialect],
+                "overhead_us_per_step": (recorded - base) / n * 1e6,
                 "raw_floor_us_per_step": floor / n * 1e6,
-                "ratio_to_raw_floor": (recorded - bare) / floor if floor else None,
+                "ratio_to_raw_floor": (recorded - base) / floor if floor else None,
             }
-    out["runs_show_s"] = shows
+    out["runs_show_s"] = {d: statistics.median(v) for d, v in shows.items() if v}
     return out
 
 

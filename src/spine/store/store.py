@@ -583,31 +583,33 @@ def _ago(t: dt.datetime, now: dt.datetime) -> str:
 
 def _result(run: Mapping[str, Any], rows: Sequence[Any], now: dt.datetime) -> GroupExecutionResult:
     summary = _summary(run, now)
-    per_step: dict[str, list[Any]] = {}
-    for r in rows:
-        per_step.setdefault(r.step, []).append(r)
+    # rows as plain tuples (a Row's attribute access costs more than the rest of this loop)
+    per_step: dict[str, list[tuple[Any, ...]]] = {}
+    for step, *rest in rows:
+        per_step.setdefault(step, []).append(tuple(rest))
+    statuses = {s.value: s for s in StepStatus}
+    running, failed, completed = StepStatus.RUNNING, StepStatus.FAILED, StepStatus.COMPLETED
     execs = []
     for name, pipeline in run["plan_steps"]:
-        mine = per_step.get(name, ())
-        history = tuple(
-            AttemptRecord(r.attempt, StepStatus(r.status), r.started_at, r.finished_at, StepError.from_dict(r.error) if r.error else None)
-            for r in mine
-            if r.attempt > 0 and r.started_at is not None
-        )
+        mine = per_step.get(name)
         if not mine:
             execs.append(StepExecution(name=name, pipeline=pipeline))
             continue
-        last = mine[-1]
-        status = StepStatus(last.status)
-        tried = [r for r in mine if r.attempt > 0]
+        history = tuple(
+            AttemptRecord(attempt, statuses[status], started, finished, StepError.from_dict(error) if error else None)
+            for attempt, status, started, finished, error, _, _, _ in mine
+            if attempt > 0 and started is not None
+        )
+        _, last_status, _, last_finished, last_error, last_result, last_output, last_reason = mine[-1]
+        status = statuses[last_status]
+        first = next((started for attempt, _, started, *_ in mine if attempt > 0), None)
         execs.append(
             StepExecution(
-                name=name, pipeline=pipeline, status=status, attempts=len(history),
-                started_at=tried[0].started_at if tried else None,
-                finished_at=last.finished_at if status is not StepStatus.RUNNING else None,
-                error=StepError.from_dict(last.error) if last.error and status is StepStatus.FAILED else None,
-                result=last.result if status is StepStatus.COMPLETED else None,
-                reason=last.reason, history=history, output=last.output or "",
+                name=name, pipeline=pipeline, status=status, attempts=len(history), started_at=first,
+                finished_at=last_finished if status is not running else None,
+                error=StepError.from_dict(last_error) if last_error and status is failed else None,
+                result=last_result if status is completed else None,
+                reason=last_reason, history=history, output=last_output or "",
             )
         )
     message = summary.message
