@@ -140,7 +140,9 @@ def run_group(ws: Workspace, target: str, *, group_name: str | None, param_items
         raise UsageProblem(f"{exc}; nothing ran") from exc
     if as_json:
         dump_json(result.to_dict(), pretty=len(plan.steps) <= 5000)
-    _summary(result, plan, color, _rerun_command(target, group_name, param_items, executor))
+    recorded = store is not None and lost is None
+    _summary(result, plan, color, _rerun_command(target, group_name, param_items, executor),
+             resume=f"spine runs resume {result.run_id}" if recorded else None)
     if report is not None:
         _write_report(report, result, plan, ws)
     if lost is not None:
@@ -362,7 +364,7 @@ def _progress(plan: Any, runner: Any, color: bool) -> _Plain:
 # -- the summary ---------------------------------------------------------------------------
 
 
-def _summary(result: Any, plan: Any, color: bool, rerun: str) -> None:
+def _summary(result: Any, plan: Any, color: bool, rerun: str, resume: str | None = None) -> None:
     from spine.orchestration.models import StepStatus
 
     out = sys.stderr
@@ -397,9 +399,14 @@ def _summary(result: Any, plan: Any, color: bool, rerun: str) -> None:
     if cancelled and failed:
         click.echo(f"  not started (on_failure: stop): {short([safe(n) for n in cancelled], 200)}", file=out)
     if status in ("failed", "partial"):
-        click.echo(f"\nnext: fix the failing step(s), then run again:\n  {rerun}", file=out)
+        if resume:
+            click.echo(f"\nnext: fix the failing step(s), then resume the run (what completed is not run again):\n  {resume}", file=out)
+            if rerun != resume:
+                click.echo(f"or run it again from the start:\n  {rerun}", file=out)
+        else:
+            click.echo(f"\nnext: fix the failing step(s), then run again:\n  {rerun}", file=out)
     elif status == "cancelled":
-        click.echo(f"\nnext: run again when ready:\n  {rerun}", file=out)
+        click.echo(f"\nnext: run again when ready:\n  {resume or rerun}", file=out)
 
 
 __all__ = ["exit_code", "run_cmd", "run_group"]

@@ -51,7 +51,7 @@ def list_cmd(c: Any, group_name: str | None, status: str | None, since: str | No
          (f"resumed {r.resumes}×" if r.resumes else "") + (f"replay of {r.parent_run_id}" if r.parent_run_id else ""))
         for r in found
     ]
-    head = ("RUN", "GROUP", "STATUS", "STARTED (UTC)", "DURATION", "STEPS", "")
+    head = ("RUN", "GROUP", "STATUS", "STARTED", "DURATION", "STEPS", "")
     widths = [max(len(head[k]), *(len(row[k]) for row in rows)) for k in range(len(head))]
     click.echo("  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip())
     for row in rows:
@@ -95,7 +95,7 @@ def _show_text(summary: Any, result: Any, color: bool) -> None:
     state = summary.state
     took = f"{summary.duration_s:.2f} s" if summary.duration_s is not None else "-"
     click.echo(f"{colour(state.upper(), _TONES.get(state, 'cyan'), enabled=color)}  {safe(summary.group)} v{summary.group_version}  run {summary.run_id}")
-    click.echo(f"  started {when(summary.started_at)} UTC, finished {when(summary.finished_at)}, took {took}, on {summary.executor}")
+    click.echo(f"  started {when(summary.started_at)}, finished {when(summary.finished_at)}, took {took}, on {summary.executor}")
     click.echo(f"  process: pid {summary.pid} on {safe(summary.host)}, last heartbeat {when(summary.heartbeat_at)}")
     if summary.resumes:
         click.echo(f"  resumed {summary.resumes} time(s)")
@@ -189,7 +189,7 @@ def resume_cmd(c: Any, run_id: str, executor: str | None, max_concurrency: int |
             )
     if as_json:
         dump_json(result.to_dict(), pretty=len(plan.steps) <= 5000)
-    _summary(result, plan, c.color, f"spine runs resume {run_id}")
+    _summary(result, plan, c.color, f"spine runs resume {run_id}", resume=f"spine runs resume {run_id}")
     if report is not None:
         _write_report(report, result, plan, ws)
     return exit_code(result)

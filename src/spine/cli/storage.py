@@ -58,8 +58,8 @@ def parse_since(text: str, now: Callable[[], dt.datetime] | None = None) -> dt.d
 
 
 def when(t: dt.datetime | None) -> str:
-    """A time for tables: UTC, to the second."""
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S") if t is not None else "-"
+    """A time for tables: UTC, to the second, ISO-8601 (``2024-01-05T12:00:00Z``)."""
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if t is not None else "-"
 
 
 __all__ = ["database_url", "db_option", "open_store", "parse_since", "when"]
