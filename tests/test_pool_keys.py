@@ -5,7 +5,7 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from spine.orchestration import PlanResolver, group_schema, group_to_yaml, load_group_from_yaml
+from spine.orchestration import PlanResolver, group_schema, group_to_yaml, load_group_from_text
 from spine.orchestration.spec import parse_document
 from spine.yamlio.reader import read_documents
 
@@ -32,21 +32,21 @@ def _findings(step: str = "", policy: str = ""):
 
 def test_a_steps_pool_wins_over_the_policys() -> None:
     """The plan gives each step its own pool, else the policy's."""
-    group = load_group_from_yaml(_doc(", pool: api", "pool: warehouse"))
+    group = load_group_from_text(_doc(", pool: api", "pool: warehouse"))
     plan = PlanResolver().resolve(group)
     assert [(s.name, s.pool) for s in plan.steps] == [("a", "api"), ("b", "warehouse")]
 
 
 def test_without_pools_steps_have_none() -> None:
     """No pool anywhere: every planned step's pool is None, and max_active_runs defaults to 1."""
-    group = load_group_from_yaml(_doc())
+    group = load_group_from_text(_doc())
     assert [s.pool for s in PlanResolver().resolve(group).steps] == [None, None] and group.policy.max_active_runs == 1
 
 
 def test_keys_round_trip_through_yaml() -> None:
     """pool and max_active_runs survive group_to_yaml and back."""
-    group = load_group_from_yaml(_doc(", pool: api", "pool: warehouse, max_active_runs: 3"))
-    assert load_group_from_yaml(group_to_yaml(group)) == group
+    group = load_group_from_text(_doc(", pool: api", "pool: warehouse, max_active_runs: 3"))
+    assert load_group_from_text(group_to_yaml(group)) == group
 
 
 @pytest.mark.parametrize(
