@@ -107,6 +107,15 @@ class TestRecordedByGroupRun:
         assert code == 1, err
         assert [s["status"] for s in shown["steps"]] == ["completed", "failed", "skipped"]
 
+    def test_a_run_the_executor_cannot_start_is_not_left_running(self, project: Path, invoke) -> None:
+        """An unreachable Dask scheduler: exit 2, nothing ran, and the recorded run is failed with the reason (not left running)."""
+        pytest.importorskip("distributed", reason="the dask extra is not installed")
+        code, _, err = invoke("group", "run", "st.ok", "--dask-scheduler", "tcp://127.0.0.1:9")
+        [run] = _json(invoke, "runs", "list", "--json")
+        assert code == 2 and "nothing ran" in err
+        assert run["status"] == "failed" and "ended before it finished" in run["message"]
+        assert not (project / "ran.mark").exists()
+
     def test_db_none_records_nothing(self, project: Path, invoke) -> None:
         """--db none runs the group and writes no database."""
         code, _, err = invoke("group", "run", "st.ok", "--db", "none")

@@ -133,10 +133,14 @@ def _execute(
         open_letters=open_letters, preset_rows=preset_rows, lost_after=tuning.lost_after,
     )
     with lease:
-        result = runner.execute(
-            plan, cancel=cancel, on_event=_fanout(recorder.event, on_event), run_id=run_id, completed=completed,
-            hooks=recorder, attempts_before=attempts_before, origin_run_id=origin_run_id,
-        )
+        try:
+            result = runner.execute(
+                plan, cancel=cancel, on_event=_fanout(recorder.event, on_event), run_id=run_id, completed=completed,
+                hooks=recorder, attempts_before=attempts_before, origin_run_id=origin_run_id,
+            )
+        except BaseException as exc:  # the runner could not run it (no Dask cluster …): not a run left "running"
+            recorder.abandon(f"the run ended before it finished: {type(exc).__name__}: {exc}")
+            raise
         recorder.close(result)
     return result
 

@@ -437,6 +437,23 @@ class RunRecorder(RunHooks):
         self.starts_since = None
         self.down_since, self.failures = None, 0
 
+    def abandon(self, message: str) -> None:
+        """The runner raised instead of returning a result: commit what is buffered and mark
+        the run failed with ``message`` (best effort: the lease expiring is the fallback)."""
+        now = dt.datetime.now(dt.UTC)
+        self.final = {"status": "failed", "finished_at": self._t(now), "message": message, "run_id": self.run_id, "owner": self.owner.token}
+        try:
+            self.flush()
+        except StoreError:
+            pass  # the run stays "running" until its lease expires, then shows as orphaned
+        finally:
+            conn, self._conn, self._cur = self._conn, None, None
+            if conn is not None:
+                try:
+                    conn.close()
+                except Exception:  # noqa: BLE001 - closing a dead connection
+                    pass
+
     def close(self, result: GroupExecutionResult | None = None) -> None:
         """Commit the end of the run (retrying for up to ``lost_after`` seconds) and let the
         connection go. Raises :class:`RunNotRecordedError` when it cannot."""
