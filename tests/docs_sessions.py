@@ -571,8 +571,9 @@ class Runner:
         for page in pages:
             by_folder: dict[object, list[Session]] = {}
             for session in page.sessions:
-                cwd = session.settings.cwd
-                by_folder.setdefault(cwd if cwd != "." else session.line, []).append(session)
+                # the repository root is a folder too: its blocks share the repository's run
+                # history (build/spine.db), where two runs of one group at once are refused
+                by_folder.setdefault(session.settings.cwd, []).append(session)
             chains += [(page, chain) for chain in by_folder.values() if (page.doc, chain[0].line) not in self._chains]
         for page, chain in sorted(chains, key=lambda pc: -len(pc[1])):
             future = self._pool.submit(self._run_chain, page, chain)

@@ -45,7 +45,7 @@ def list_cmd(c: Any, status: str, run_id: str | None, limit: int | None, as_json
         click.echo(f"no {'' if status == 'all' else status + ' '}dead letters", err=True)
         return EXIT_OK
     for e in entries:
-        tone = "red" if e.status.value == "open" else "green"
+        tone = "red" if e.status is DeadLetterStatus.OPEN else "green"
         click.echo(
             f"{e.id:>5}  {colour(f'{e.status.value:<8}', tone, enabled=c.color)} {when(e.created_at)}  {safe(e.group)} / {safe(e.step)}"
             f"  run {e.run_id}, {e.attempts} attempt(s)"
@@ -75,6 +75,7 @@ def replay_cmd(c: Any, ids: tuple[int, ...], executor: str | None, as_json: bool
     from spine.cli.run_cmd import _progress, _signals
     from spine.cli.workspace import UsageProblem
     from spine.framework import CancelToken, Dispatcher
+    from spine.orchestration.models import GroupRunStatus, StepStatus
     from spine.runner import GroupRunner
     from spine.store import DeadLetters, StoreTuning, replay_dead_letter
 
@@ -107,12 +108,12 @@ def replay_cmd(c: Any, ids: tuple[int, ...], executor: str | None, as_json: bool
                 )
                 results.append(result)
                 step = result.step_executions[-1]
-                if step.status.value == "completed":
+                if step.status is StepStatus.COMPLETED:
                     click.echo(f"  resolved: {safe(letter.step)} completed (run {result.run_id})", err=True)
                 else:
                     why = f": {safe(step.error)}" if step.error else (f" ({safe(step.reason)})" if step.reason else "")
                     click.echo(f"  still open: {safe(letter.step)} {step.status.value}{why} (run {result.run_id})", err=True)
-                    worst = max(worst, EXIT_CANCELLED if result.status.value == "cancelled" else EXIT_INVALID)
+                    worst = max(worst, EXIT_CANCELLED if result.status is GroupRunStatus.CANCELLED else EXIT_INVALID)
     if as_json:
         dump_json([r.to_dict() for r in results])
     if token.is_set():

@@ -103,7 +103,6 @@ def run_group(ws: Workspace, target: str, *, group_name: str | None, param_items
         return EXIT_OK
 
     from spine.framework import CancelToken, Dispatcher
-    from spine.orchestration.models import GroupRunStatus
     from spine.runner import GroupRunner
 
     runner = GroupRunner(
@@ -153,6 +152,8 @@ def run_group(ws: Workspace, target: str, *, group_name: str | None, param_items
 
 def exit_code(result: Any) -> int:
     """0 completed, 130 cancelled, 1 otherwise (failed, partial, running)."""
+    from spine.orchestration.models import GroupRunStatus
+
     if result.status is GroupRunStatus.COMPLETED:
         return EXIT_OK
     if result.status is GroupRunStatus.CANCELLED:

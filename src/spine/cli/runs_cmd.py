@@ -126,9 +126,11 @@ def _show_text(summary: Any, result: Any, color: bool) -> None:
 @click.pass_obj
 def cancel_cmd(c: Any, run_id: str, db: str | None) -> int:
     """Cancel a running run, in whatever process runs it (it stops as on Ctrl-C)."""
+    from spine.orchestration.models import GroupRunStatus
+
     with open_store(c.workspace(), db) as store:
         after = store.request_cancel(run_id)
-    if after.status.value == "cancelled":
+    if after.status is GroupRunStatus.CANCELLED:
         click.echo(f"run {run_id}: its process was gone; marked cancelled")
     else:
         click.echo(f"run {run_id}: cancel requested; its process (pid {after.pid} on {safe(after.host)}) stops at its next heartbeat")

@@ -134,11 +134,11 @@ class _Checker:
             return None
         value = container["pool"]
         if not isinstance(value, str):
-            self.add("wrong-type", f"{what} must be a pool name (a string), got {_kind(value)}", self.at(container, "pool"), step)
+            self.add(Code.WRONG_TYPE, f"{what} must be a pool name (a string), got {_kind(value)}", self.at(container, "pool"), step)
             return None
         if not POOL_NAME.fullmatch(value):
             self.add(
-                "invalid-value",
+                Code.INVALID_VALUE,
                 f"{what} {value!r:.80} is not a pool name: letters, digits, '_', '.', '-', starting with a letter or digit",
                 self.at(container, "pool"),
                 step,
@@ -351,7 +351,7 @@ def _policy(c: _Checker, spec: dict[str, Any], source: SourceMap, doc: Document 
     if "max_active_runs" in p:
         m = p["max_active_runs"]
         if isinstance(m, bool) or not isinstance(m, int) or m < 1:
-            code = "invalid-value" if isinstance(m, int) and not isinstance(m, bool) else "wrong-type"
+            code = Code.INVALID_VALUE if isinstance(m, int) and not isinstance(m, bool) else Code.WRONG_TYPE
             c.add(code, f"spec.policy.max_active_runs must be an integer ≥ 1, got {_kind(m)}", c.at(p, "max_active_runs"))
         else:
             max_active_runs = m

@@ -13,6 +13,7 @@ step's final row; this module reads, resolves and purges them.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from spine.store.store import RunStore
 
 
-def _letter(row: Mapping[str, Any]) -> DeadLetter:
+def _letter(row: Mapping[Any, Any]) -> DeadLetter:
     return DeadLetter(
         id=int(row["id"]), run_id=row["run_id"], group=row["group_name"], step=row["step"], pipeline=row["pipeline"],
         params=codec.decode(row["params"]), error=StepError.from_dict(row["error"]) if row["error"] else None,
@@ -62,12 +63,12 @@ class DeadLetters:
 
         return self.store.read(q)
 
-    def get(self, ids: Iterable[int]) -> list[DeadLetter]:
+    def get(self, ids: Iterable[int]) -> builtins.list[DeadLetter]:
         """The entries with these ids, in the order given; :class:`DeadLetterNotFoundError`
         naming every id that does not exist."""
         wanted = list(dict.fromkeys(ids))
 
-        def q(conn: sa.Connection) -> list[DeadLetter]:
+        def q(conn: sa.Connection) -> builtins.list[DeadLetter]:
             rows = {int(r["id"]): _letter(r) for r in conn.execute(sa.select(dead_letters).where(dead_letters.c.id.in_(wanted))).mappings()}
             missing = [i for i in wanted if i not in rows]
             if missing:

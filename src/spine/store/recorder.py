@@ -194,7 +194,8 @@ class RunRecorder(RunHooks):
         if kind is RunEventKind.STEP_STARTED:
             i = self.index[e.step]
             self.started.add(i)
-            self.inserts[(i, e.attempt)] = self._row(i, e.attempt, StepStatus.RUNNING, e.at, None)
+            attempt = e.attempt or 1
+            self.inserts[(i, attempt)] = self._row(i, attempt, StepStatus.RUNNING, e.at, None)
             if self.starts_since is None:
                 self.starts_since = time.monotonic()
             return
@@ -238,13 +239,14 @@ class RunRecorder(RunHooks):
 
     def _finished(self, e: RunEvent) -> None:
         i = self.index[e.step]
-        status = e.status
+        status = e.status or StepStatus.FAILED
+        attempt = e.attempt or 0
         rec = e.record
-        if rec is None or rec.attempt != e.attempt:  # no attempt of its own in this execution (defensive)
-            self.inserts[(i, e.attempt or 0)] = self._row(i, e.attempt or 0, status, None, None, error=e.error, reason=e.reason)
+        if rec is None or rec.attempt != attempt:  # no attempt of its own in this execution (defensive)
+            self.inserts[(i, attempt)] = self._row(i, attempt, status, None, None, error=e.error, reason=e.reason)
         else:
             result = e.result if status is StepStatus.COMPLETED else None
-            self._end_attempt(i, e.attempt, status, rec, result, e.output, e.reason if status is StepStatus.CANCELLED else None)
+            self._end_attempt(i, attempt, status, rec, result, e.output, e.reason if status is StepStatus.CANCELLED else None)
         name = self.names[i]
         if status is StepStatus.COMPLETED:
             self.pending_done.add(i)
@@ -451,7 +453,7 @@ class RunRecorder(RunHooks):
             if conn is not None:
                 try:
                     conn.close()
-                except Exception:  # noqa: BLE001 - closing a dead connection
+                except Exception:
                     pass
 
     def close(self, result: GroupExecutionResult | None = None) -> None:

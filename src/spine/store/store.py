@@ -533,7 +533,7 @@ class RunStore:
         """The run as :class:`~spine.runner.GroupExecutionResult` (``spine group run --json``'s
         shape): every step in plan order, every attempt of every execution in its history."""
 
-        def q(conn: sa.Connection) -> tuple[Any, list[Any]]:
+        def q(conn: sa.Connection) -> tuple[Any, Sequence[Any]]:
             row = conn.execute(sa.select(group_runs).where(group_runs.c.run_id == run_id)).mappings().first()
             if row is None:
                 raise RunNotFoundError(run_id, self._suggest(conn, run_id))
@@ -564,7 +564,7 @@ class RunStore:
 # -- rows → records ----------------------------------------------------------------------------
 
 
-def _summary(row: Mapping[str, Any], now: dt.datetime) -> RunSummary:
+def _summary(row: Mapping[Any, Any], now: dt.datetime) -> RunSummary:
     status = GroupRunStatus(row["status"])
     return RunSummary(
         run_id=row["run_id"], group=row["group_name"], group_version=row["group_version"], kind=RunKind(row["kind"]),
@@ -581,7 +581,7 @@ def _ago(t: dt.datetime, now: dt.datetime) -> str:
     return f"{max(0.0, (now - t).total_seconds()):.0f} s ago"
 
 
-def _result(run: Mapping[str, Any], rows: Sequence[Any], now: dt.datetime) -> GroupExecutionResult:
+def _result(run: Mapping[Any, Any], rows: Sequence[Any], now: dt.datetime) -> GroupExecutionResult:
     summary = _summary(run, now)
     # rows as plain tuples (a Row's attribute access costs more than the rest of this loop)
     per_step: dict[str, list[tuple[Any, ...]]] = {}
