@@ -119,6 +119,7 @@ class Code(enum.StrEnum):
     DUPLICATE_GROUP = "duplicate-group"
     GROUP_NOT_FOUND = "group-not-found"
     STEP_NOT_FOUND = "step-not-found"
+    SCHEDULE_NOT_FOUND = "schedule-not-found"
 
     @property
     def stage(self) -> Stage:
@@ -156,7 +157,7 @@ def _stage_table() -> dict[Code, Stage]:
         S.RUN_PARAMS: (C.MISSING_RUN_PARAM, C.UNUSED_RUN_PARAM),
         S.LINT: (C.REDUNDANT_DEPENDENCY, C.DUPLICATE_DEPENDENCY, C.PARALLEL_ON_CHAIN, C.MAX_CONCURRENCY_ABOVE_WIDTH,
                  C.CONFUSABLE_STEP_NAMES, C.DUPLICATE_CALL, C.UNUSED_DEFAULT),
-        S.LOOKUP: (C.DUPLICATE_GROUP, C.GROUP_NOT_FOUND, C.STEP_NOT_FOUND),
+        S.LOOKUP: (C.DUPLICATE_GROUP, C.GROUP_NOT_FOUND, C.STEP_NOT_FOUND, C.SCHEDULE_NOT_FOUND),
     }
     return {code: stage for stage, codes in groups.items() for code in codes}
 

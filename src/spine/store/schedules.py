@@ -207,6 +207,20 @@ class ScheduleFires:
 
         return self.store.write(tx)
 
+    def extend(self, fire: Fire, owner: Owner) -> bool:
+        """Push the lease of ``owner``'s open claim on ``fire`` forward; ``False`` when it is not ours."""
+
+        def tx(conn: sa.Connection) -> bool:
+            until = _now() + dt.timedelta(seconds=owner.lease_seconds)
+            f = schedule_fires.c
+            return bool(conn.execute(
+                schedule_fires.update()
+                .where(f.id == fire.id, f.claimed_by == owner.token, f.status.in_([FireStatus.CLAIMED.value, FireStatus.RUNNING.value]))
+                .values(lease_expires_at=until)
+            ).rowcount == 1)
+
+        return self.store.write(tx, bound=5.0)
+
     def finish(self, fire: Fire, owner: Owner, status: FireStatus, *, findings: Iterable[Any] | None = None, run_id: str | None = None) -> bool:
         """Close ``fire`` with ``status`` (and the findings that kept it from running)."""
 
