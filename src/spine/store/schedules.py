@@ -157,9 +157,12 @@ class ScheduleFires:
                 "takeovers": 0,
             }
             key = (schedule_fires.c.group_name == group) & (schedule_fires.c.schedule == schedule) & (schedule_fires.c.logical_time == logical_time)
-            inserted = conn.execute(self.store._insert_ignore(schedule_fires, ("group_name", "schedule", "logical_time")).values(**values)).rowcount
+            # RETURNING says whether this insert won (rowcount is -1 on some drivers)
+            inserted = conn.execute(
+                self.store._insert_ignore(schedule_fires, ("group_name", "schedule", "logical_time")).values(**values).returning(schedule_fires.c.id)
+            ).first()
             row = conn.execute(sa.select(schedule_fires).where(key)).mappings().one()
-            if inserted == 1:
+            if inserted is not None:
                 return Claim(_fire(row))
             before = _fire(row)
             if before.status.open:
