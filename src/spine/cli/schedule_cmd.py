@@ -64,8 +64,9 @@ def scheduled_groups(ws: Workspace) -> list[Any]:
         if not errors:
             errors = [f for f in validate_group(lg.group, registry) if f.severity is Severity.ERROR]
         out.append(ScheduledGroup(lg.group, tuple(errors)))
-    for group in ws.groups():  # groups registered in Python
-        if group.schedules and group.name not in seen:
+    for group in ws.groups():  # groups registered in Python (file groups were read again above)
+        from_file = group.source is not None and group.source.file is not None
+        if group.schedules and group.name not in seen and not from_file:
             seen.add(group.name)
             out.append(ScheduledGroup(group, tuple(f for f in validate_group(group, registry) if f.severity is Severity.ERROR)))
     return out
