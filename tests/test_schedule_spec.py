@@ -85,3 +85,17 @@ def test_the_dsl_builds_the_same_group() -> None:
         Schedule("monday_morning", "0 6 * * 1", "America/New_York", {"week_ending": "{{ schedule.logical_date - timedelta(days=3) }}"}),
     ))
     assert built == group
+
+
+def test_the_html_report_shows_each_schedules_next_fires() -> None:
+    """build_report lists every schedule with its next three fires (in its timezone); the page shows them, escaped."""
+    import datetime as dt
+
+    from spine.render.report import build_report, render_report
+
+    group = load_group_from_text(_doc().replace("name: monday_morning", "name: '<b>monday</b>'"))
+    data = build_report(group, now=dt.datetime(2024, 1, 8, 12, tzinfo=dt.UTC))
+    [view] = data.schedules
+    assert view.next_fires == ("2024-01-15T06:00:00-05:00", "2024-01-22T06:00:00-05:00", "2024-01-29T06:00:00-05:00")
+    page = render_report(data)
+    assert "<time>2024-01-15T06:00:00-05:00</time>" in page and "&lt;b&gt;monday&lt;/b&gt;" in page and "<b>monday</b>" not in page
