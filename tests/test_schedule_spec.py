@@ -93,9 +93,9 @@ def test_the_html_report_shows_each_schedules_next_fires() -> None:
 
     from spine.render.report import build_report, render_report
 
-    group = load_group_from_text(_doc().replace("name: monday_morning", "name: '<b>monday</b>'"))
+    group = load_group_from_text(_doc(template="<b>friday</b>"))
     data = build_report(group, now=dt.datetime(2024, 1, 8, 12, tzinfo=dt.UTC))
     [view] = data.schedules
     assert view.next_fires == ("2024-01-15T06:00:00-05:00", "2024-01-22T06:00:00-05:00", "2024-01-29T06:00:00-05:00")
     page = render_report(data)
-    assert "<time>2024-01-15T06:00:00-05:00</time>" in page and "&lt;b&gt;monday&lt;/b&gt;" in page and "<b>monday</b>" not in page
+    assert "<time>2024-01-15T06:00:00-05:00</time>" in page and "&lt;b&gt;friday&lt;/b&gt;" in page and "<b>friday</b>" not in page
