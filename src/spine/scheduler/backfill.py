@@ -226,11 +226,11 @@ class Backfill:
                 return self._tell(BackfillOutcome(date.when.logical_date, BackfillAction.SKIPPED, FireStatus.COMPLETED, summary.run_id,
                                                   "completed before (--rerun runs it again)"))
             if summary is not None:
-                return self._tell(_from_fire(s.resume(claim, prev.run_id), BackfillAction.RESUMED))
+                return self._tell(_from_fire(s.resume(claim, prev.run_id), BackfillAction.RESUMED, date))
         out = s.fire_claim(entry, claim, name=self.plan.key, params=date.params, when=date.when,
                            cron=self.plan.schedule.cron if self.plan.schedule else None,
                            timezone=self.plan.schedule.timezone if self.plan.schedule else "UTC")
-        return self._tell(_from_fire(out, BackfillAction.INVALID if out.findings else BackfillAction.RAN))
+        return self._tell(_from_fire(out, BackfillAction.INVALID if out.findings else BackfillAction.RAN, date))
 
     def _tell(self, out: BackfillOutcome) -> BackfillOutcome:
         if self.on_outcome is not None:
@@ -239,8 +239,8 @@ class Backfill:
         return out
 
 
-def _from_fire(out: FireOutcome, action: str) -> BackfillOutcome:
-    return BackfillOutcome(out.logical_date, action, out.status, out.run_id, out.message, out.findings)
+def _from_fire(out: FireOutcome, action: str, date: BackfillDate) -> BackfillOutcome:
+    return BackfillOutcome(date.when.logical_date, action, out.status, out.run_id, out.message, out.findings)
 
 
 def run_backfill(scheduler: Scheduler, plan: BackfillPlan, *, max_active: int = 1, rerun: bool = False,

@@ -333,7 +333,14 @@ class Scheduler:
         claim = self.fires.claim(stale.group, stale.schedule, stale.logical_time, self.owner, origin=stale.origin)
         if claim is None or claim.previous is None:
             return  # someone else recovers it (or it was just finished)
-        note(self.complete(claim, entry, schedule))
+        out = self.complete(claim, entry, schedule)
+        if schedule is not None:  # the logical date in the schedule's timezone, as fires show it
+            from dataclasses import replace
+
+            from spine.orchestration.cron import zone
+
+            out = replace(out, logical_date=out.logical_date.astimezone(zone(schedule.timezone)))
+        note(out)
 
     def complete(self, claim: Claim, entry: ScheduledGroup, schedule: Schedule | None) -> FireOutcome:
         """Complete a claim taken over from a process that stopped."""
