@@ -189,3 +189,24 @@ def test_a_scheduler_killed_mid_fire_leaves_a_claim_the_next_completes(project: 
     third = _spine(project, db_url, "scheduler", "run", "--now", NOW, "--json")
     out, err = third.communicate(timeout=120)
     assert third.returncode == 0 and json.loads(out) == []  # nothing left to do
+
+
+def test_the_scheduler_loop_fires_then_stops_on_sigterm(project: Path, db_url: str) -> None:
+    """Without --once the scheduler fires the latest tick of the real clock, then SIGTERM stops it (exit 130), one run recorded."""
+    (project / "groups" / "hanging.yaml").write_text(HANGING.replace("s.hang", "s.ok"))
+    proc = _spine(project, db_url, "scheduler", "run", "--interval", "0.2")
+    try:
+        def fired() -> bool:
+            with RunStore.open(db_url) as store:
+                return any(f.status is FireStatus.COMPLETED for f in ScheduleFires(store).fires())
+
+        _wait(fired, "the first fire to complete")
+        time.sleep(0.6)  # a few more passes: nothing more is due
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "SIGTERM: stopping the scheduler" in err and "Traceback" not in err
+    with RunStore.open(db_url) as store:
+        [run] = store.runs()
+        assert run.schedule == "daily" and run.status.value == "completed"
