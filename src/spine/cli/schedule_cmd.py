@@ -165,7 +165,9 @@ def scheduler_run_cmd(c: Any, once: bool, now_text: str | None, interval: float,
         _say_nothing_due(ws, at)
     if cancel.is_set():
         return EXIT_CANCELLED
-    bad = [o for o in outcomes if o.status is not None and o.status.value != "completed"]
+    from spine.store import FireStatus
+
+    bad = [o for o in outcomes if o.status is not None and o.status is not FireStatus.COMPLETED]
     return EXIT_INVALID if bad else EXIT_OK
 
 
@@ -389,7 +391,9 @@ def _run_backfill(c: Any, ws: Workspace, plan: Any, db: str | None, executor: st
     click.echo(f"backfill {safe(plan.group.name)} ({safe(plan.key)}): {total} date(s) — " + ", ".join(f"{n} {k}" for k, n in counts.items()), err=True)
     if cancel.is_set():
         return EXIT_CANCELLED
-    ok = all(o.status is not None and o.status.value == "completed" for o in outcomes)
+    from spine.store import FireStatus
+
+    ok = all(o.status is FireStatus.COMPLETED for o in outcomes)
     if not ok:
         click.echo(f"next: fix what failed, then run the same backfill again: completed dates are skipped, failed ones resumed", err=True)
     return EXIT_OK if ok else EXIT_INVALID

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from spine.orchestration.models import GroupRunStatus
 from spine.runner.results import iso
 from spine.store.schema import group_runs, schedule_fires, schedule_state
 
@@ -191,7 +192,7 @@ class ScheduleFires:
         if run_id is None:
             return False
         row = conn.execute(sa.select(group_runs.c.status, group_runs.c.lease_expires_at).where(group_runs.c.run_id == run_id)).first()
-        return row is not None and row[0] == "running" and row[1] >= now
+        return row is not None and row[0] == GroupRunStatus.RUNNING.value and row[1] >= now
 
     def attach(self, fire: Fire, owner: Owner, run_id: str, *, params: Any = None) -> bool:
         """Record the run id of ``fire`` before its run starts; ``False`` when the claim is no longer ours."""
