@@ -77,14 +77,25 @@ def test_the_json_schema_agrees(kw: dict[str, str], ok: bool) -> None:
 
 
 def test_the_dsl_builds_the_same_group() -> None:
-    """A Schedule given in Python equals the one read from YAML."""
-    from dataclasses import replace
-
+    """add_schedule in Python builds the group read from YAML (and returns a copy)."""
     group = load_group_from_text(_doc())
-    built = replace(PipelineGroup("demo").add("a", "x.a"), schedules=(
-        Schedule("monday_morning", "0 6 * * 1", "America/New_York", {"week_ending": "{{ schedule.logical_date - timedelta(days=3) }}"}),
-    ))
-    assert built == group
+    plain = PipelineGroup("demo").add("a", "x.a")
+    built = plain.add_schedule("monday_morning", "0 6 * * 1", timezone="America/New_York",
+                               params={"week_ending": "{{ schedule.logical_date - timedelta(days=3) }}"})
+    assert built == group and plain.schedules == ()
+    assert built.schedules[0] == Schedule("monday_morning", "0 6 * * 1", "America/New_York",
+                                          {"week_ending": "{{ schedule.logical_date - timedelta(days=3) }}"})
+
+
+def test_the_examples_dsl_group_equals_its_yaml() -> None:
+    """examples/dsl_groups.py builds exactly examples/groups/finra_weekly_refresh.yaml, its schedule included."""
+    from pathlib import Path
+
+    from examples.dsl_groups import finra_weekly_refresh
+    from spine.orchestration import load_group_from_yaml
+
+    from_yaml = load_group_from_yaml(Path(__file__).resolve().parents[1] / "examples" / "groups" / "finra_weekly_refresh.yaml")
+    assert finra_weekly_refresh == from_yaml and from_yaml.schedules[0].timezone == "America/New_York"
 
 
 def test_the_html_report_shows_each_schedules_next_fires() -> None:

@@ -269,6 +269,21 @@ class PipelineGroup:
         )
         return replace(self, steps=(*self.steps, step), source=None)
 
+    def add_schedule(
+        self,
+        name: str,
+        cron: str,
+        *,
+        timezone: str = "UTC",
+        params: Mapping[str, Any] | None = None,
+        catchup: bool = False,
+        max_catchup: int = MAX_CATCHUP,
+        enabled: bool = True,
+    ) -> PipelineGroup:
+        """A copy of this group with one more schedule (``spec.schedules``)."""
+        schedule = Schedule(name, cron, timezone, freeze_map(params), catchup, max_catchup, enabled)
+        return replace(self, schedules=(*self.schedules, schedule), source=None)
+
     def with_policy(self, **changes: Any) -> PipelineGroup:
         """A copy with policy fields changed (``execution="parallel"`` or an enum)."""
         return replace(self, policy=replace(self.policy, **changes), source=None)
