@@ -365,3 +365,18 @@ class TestBackfill:
         outs = run_backfill(scheduler(store, calls), plan, max_active=4)
         assert all(o.status is FireStatus.COMPLETED for o in outs) and len(outs) == 13
         assert peak[0] == 2
+
+
+def test_a_stale_backfill_claim_is_left_to_the_backfill(store: RunStore, calls: Calls) -> None:
+    """The scheduler does not complete a backfill's open claim (it would lose the backfill's --param values); running the backfill again does."""
+    from spine.scheduler import plan_backfill, run_backfill
+
+    fires = ScheduleFires(store)
+    dead = Owner("dead", "elsewhere", 1, 0.001)
+    fires.claim("s.weekly", "every:7d", utc(2024, 1, 1), dead, origin=FireOrigin.BACKFILL)
+    fires.advance("s.weekly", "monday", utc(2024, 1, 8, 11))  # nothing of the schedule is due
+    assert scheduler(store, calls, weekly()).run_once(utc(2024, 1, 8, 12)) == []
+    plan = plan_backfill(weekly(), dt.date(2024, 1, 1), dt.date(2024, 1, 1), every="7d", params={"day": "from-the-backfill"})
+    [out] = run_backfill(scheduler(store, calls), plan)
+    assert (out.action, out.status) == ("ran", FireStatus.COMPLETED) and calls.days() == ["from-the-backfill"]
+    assert fires.fires(schedule="every:7d")[0].takeovers == 1

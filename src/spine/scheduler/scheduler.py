@@ -2,7 +2,7 @@
 
 One *pass* (:meth:`Scheduler.run_once`), at a time ``now`` (the clock, or ``--now``):
 
-1. **Recover.** Claims left open by a process that stopped (lease expired, run not
+1. **Recover.** Claims a scheduler left open when it stopped (lease expired, run not
    alive) are taken over and *completed*: an orphaned run is resumed (it keeps its run
    id; completed steps do not run again), a run that ended has its end recorded, a claim
    that never started its run fires it. No fire is lost and none is doubled.
@@ -208,7 +208,8 @@ class Scheduler:
             if self.on_outcome is not None:
                 self.on_outcome(o)
 
-        for fire in self.fires.stale(groups=list(by_name)):
+        # a backfill's open claims are completed by running that backfill again (it knows its --param values)
+        for fire in self.fires.stale(groups=list(by_name), origin=FireOrigin.SCHEDULER):
             self._recover(fire, by_name[fire.group], note)
         work = self.due(groups, now)
         if not work:

@@ -255,8 +255,10 @@ class ScheduleFires:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def stale(self, *, now: dt.datetime | None = None, groups: Collection[str] | None = None) -> list[Fire]:
-        """Open claims whose lease expired and whose run is not alive, oldest first."""
+    def stale(self, *, now: dt.datetime | None = None, groups: Collection[str] | None = None,
+              origin: FireOrigin | None = None) -> list[Fire]:
+        """Open claims whose lease expired and whose run is not alive, oldest first (only
+        ``origin``'s, when given)."""
 
         def q(conn: sa.Connection) -> list[Fire]:
             t = now or _now()
@@ -268,6 +270,8 @@ class ScheduleFires:
             )
             if groups is not None:
                 query = query.where(f.group_name.in_(list(groups)))
+            if origin is not None:
+                query = query.where(f.origin == origin.value)
             found = [_fire(r) for r in conn.execute(query).mappings()]
             return [x for x in found if not self._run_alive(conn, x.run_id, t)]
 
