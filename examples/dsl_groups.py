@@ -67,6 +67,13 @@ def finra_weekly_refresh() -> PipelineGroup:
             description="Rolling average of weekly volume per symbol",
         )
         .with_policy(execution="parallel", max_concurrency=2, on_failure="stop", timeout_minutes=60)
+        .add_schedule(
+            "monday_morning",
+            "0 6 * * 1",
+            timezone="America/New_York",
+            params={"tier": "NMS_TIER_1", "week_ending": "{{ (schedule.logical_date - timedelta(days=3)).date() }}"},
+            catchup=False,
+        )
     )
 
 

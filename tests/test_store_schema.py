@@ -128,3 +128,41 @@ class TestBadDatabases:
             got = s.read(lambda c: (c.exec_driver_sql("PRAGMA journal_mode").scalar(), c.exec_driver_sql("PRAGMA synchronous").scalar(),
                                     c.exec_driver_sql("PRAGMA busy_timeout").scalar()))
         assert got[0] == "wal" and got[1] == 1 and got[2] > 0
+
+
+class TestUpgradeToSchedules:
+    def test_a_0001_store_with_runs_upgrades_to_0002(self, db_url: str) -> None:
+        """A database at 0001 is refused until `spine db upgrade`, which keeps its rows and adds the schedule tables and run columns."""
+        import datetime as dt
+
+        from alembic import command
+        from alembic.config import Config
+
+        from spine.orchestration import PipelineGroup, PlanResolver
+        from spine.store import Owner, ScheduleFires
+        from spine.store.errors import SchemaVersionError
+
+        old = RunStore(db_url)
+
+        def to_0001(conn: sa.Connection) -> None:
+            cfg = Config()
+            cfg.set_main_option("script_location", str(MIGRATIONS))
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0001")
+            conn.execute(sa.text(
+                "INSERT INTO pipeline_groups (name, version, hash, definition, created_at) VALUES ('g', 1, 'h', '{}', :t)"), {"t": "2024-01-05T00:00:00.000000Z" if old.dialect == "sqlite" else "2024-01-05T00:00:00Z"})
+
+        old.write(to_0001)
+        assert old.schema_state().found == "0001"
+        with pytest.raises(SchemaVersionError):
+            old.ensure_schema()
+        before, after = old.upgrade()
+        assert (before, after) == ("0001", "0002")
+        old.close()
+        with RunStore.open(db_url) as store:
+            plan = PlanResolver().resolve(PipelineGroup("g").add("a", "x.a"))
+            store.start_run(plan, run_id="r1", owner=Owner.here(30), options={}, executor="inline", schedule="daily",
+                            logical_date=dt.datetime(2024, 1, 8, 11, tzinfo=dt.UTC))
+            assert store.run("r1").schedule == "daily"
+            assert ScheduleFires(store).states() == {}
+            assert store.read(lambda c: c.execute(sa.text("SELECT count(*) FROM pipeline_groups")).scalar()) == 2

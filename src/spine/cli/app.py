@@ -99,7 +99,7 @@ def _apply_limits(c: _Ctx, max_file_size: int | None) -> None:
 
 @cli.group()
 def group() -> None:
-    """Pipeline groups: validate, plan, run, graph, report, diff, fuzz, list, show."""
+    """Pipeline groups: validate, plan, run, backfill, graph, report, diff, fuzz, list, show."""
 
 
 @group.command("validate")
@@ -197,10 +197,14 @@ def _register_commands() -> None:
     from spine.cli.diff_cmd import diff_cmd
     from spine.cli.fuzz_cmd import fuzz_cmd
     from spine.cli.run_cmd import run_cmd
+    from spine.cli.schedule_cmd import backfill_cmd, schedule, scheduler
 
     group.add_command(diff_cmd)
     group.add_command(fuzz_cmd)
     group.add_command(run_cmd)
+    group.add_command(backfill_cmd)
+    cli.add_command(scheduler)
+    cli.add_command(schedule)
 
     from spine.cli.db_cmd import db
     from spine.cli.dlq_cmd import dlq

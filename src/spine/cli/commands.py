@@ -252,7 +252,27 @@ def show(ws: Workspace, target: str, group_name: str | None, fmt: str) -> int:
         click.echo(f"  steps ({len(group.steps)}):")
         for s in group.steps:
             _echo_step(s, "    - ", "        ")
+        _echo_schedules(group)
     return EXIT_OK
+
+
+def _echo_schedules(group: Any) -> None:
+    """Each schedule with its next fire (``spine schedule list`` adds the last one)."""
+    if not group.schedules:
+        return
+    import datetime as dt
+
+    from spine.orchestration.cron import next_ticks
+
+    click.echo(f"  schedules ({len(group.schedules)}):")
+    now = dt.datetime.now(dt.UTC)
+    for sc in group.schedules:
+        nxt = next_ticks(sc.cron, sc.timezone, now, 1) if sc.enabled else []
+        when = f"next {nxt[0].isoformat()}" if nxt else "disabled"
+        extra = ", catchup" if sc.catchup else ""
+        click.echo(f"    - {safe(sc.name)}: {safe(sc.cron)} ({safe(sc.timezone)}{extra}), {when}")
+        if sc.params:
+            click.echo(f"        params: {safe(short(dict(sc.params), 120))}")
 
 
 def list_pipelines(ws: Workspace, as_json: bool) -> int:

@@ -48,7 +48,8 @@ def list_cmd(c: Any, group_name: str | None, status: str | None, since: str | No
         return EXIT_OK
     rows = [
         (r.run_id, safe(r.group), r.state, when(r.started_at), f"{r.duration_s:.2f} s" if r.duration_s is not None else "-", str(r.step_count),
-         (f"resumed {r.resumes}×" if r.resumes else "") + (f"replay of {r.parent_run_id}" if r.parent_run_id else ""))
+         "  ".join(x for x in ((f"resumed {r.resumes}×" if r.resumes else ""), (f"replay of {r.parent_run_id}" if r.parent_run_id else ""),
+                               (f"{safe(r.schedule)} @ {when(r.logical_date)}" if r.schedule else "")) if x))
         for r in found
     ]
     head = ("RUN", "GROUP", "STATUS", "STARTED", "DURATION", "STEPS", "")
@@ -101,6 +102,8 @@ def _show_text(summary: Any, result: Any, color: bool) -> None:
         click.echo(f"  resumed {summary.resumes} time(s)")
     if summary.parent_run_id:
         click.echo(f"  replay of a step of run {summary.parent_run_id}")
+    if summary.schedule:
+        click.echo(f"  fired by schedule {safe(summary.schedule)} for logical date {when(summary.logical_date)}")
     if result.message:
         click.echo(f"  {safe(result.message)}")
     for s in result.step_executions:

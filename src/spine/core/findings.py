@@ -85,6 +85,9 @@ class Code(enum.StrEnum):
     WRONG_API_VERSION = "wrong-api-version"
     WRONG_KIND = "wrong-kind"
     WRONG_TYPE = "wrong-type"
+    INVALID_CRON = "invalid-cron"
+    UNKNOWN_TIMEZONE = "unknown-timezone"
+    DUPLICATE_SCHEDULE = "duplicate-schedule"
 
     CYCLE = "cycle"
     DUPLICATE_STEP = "duplicate-step"
@@ -92,6 +95,7 @@ class Code(enum.StrEnum):
     SELF_DEPENDENCY = "self-dependency"
 
     TEMPLATE_ERROR = "template-error"
+    SCHEDULE_TEMPLATE = "schedule-template"
 
     INVALID_PARAM = "invalid-param"
     REQUIRED_PARAM_FROM_RUN = "required-param-from-run"
@@ -115,6 +119,7 @@ class Code(enum.StrEnum):
     DUPLICATE_GROUP = "duplicate-group"
     GROUP_NOT_FOUND = "group-not-found"
     STEP_NOT_FOUND = "step-not-found"
+    SCHEDULE_NOT_FOUND = "schedule-not-found"
 
     @property
     def stage(self) -> Stage:
@@ -143,15 +148,16 @@ def _stage_table() -> dict[Code, Stage]:
                    C.YAML_ENCODING, C.YAML_SYNTAX),
         S.LOADER: (C.EMPTY_FILE, C.FILE_NOT_FOUND, C.FILE_UNREADABLE, C.NOT_ONE_GROUP, C.INVALID_SPEC, C.WRONG_LOADER),
         S.FORMAT: (C.EMPTY_GROUP, C.INVALID_NAME, C.INVALID_STEP_NAME, C.INVALID_VALUE, C.MISSING_KEY,
-                   C.NOT_A_MAPPING, C.UNKNOWN_KEY, C.WRONG_API_VERSION, C.WRONG_KIND, C.WRONG_TYPE),
+                   C.NOT_A_MAPPING, C.UNKNOWN_KEY, C.WRONG_API_VERSION, C.WRONG_KIND, C.WRONG_TYPE,
+                   C.INVALID_CRON, C.UNKNOWN_TIMEZONE, C.DUPLICATE_SCHEDULE),
         S.GRAPH: (C.CYCLE, C.DUPLICATE_STEP, C.MISSING_DEPENDENCY, C.SELF_DEPENDENCY),
-        S.TEMPLATES: (C.TEMPLATE_ERROR,),
+        S.TEMPLATES: (C.TEMPLATE_ERROR, C.SCHEDULE_TEMPLATE),
         S.PIPELINES: (C.INVALID_PARAM, C.REQUIRED_PARAM_FROM_RUN, C.UNKNOWN_PARAM, C.UNKNOWN_PIPELINE),
         S.PARAMS: (C.TEMPLATE_UNDEFINED,),
         S.RUN_PARAMS: (C.MISSING_RUN_PARAM, C.UNUSED_RUN_PARAM),
         S.LINT: (C.REDUNDANT_DEPENDENCY, C.DUPLICATE_DEPENDENCY, C.PARALLEL_ON_CHAIN, C.MAX_CONCURRENCY_ABOVE_WIDTH,
                  C.CONFUSABLE_STEP_NAMES, C.DUPLICATE_CALL, C.UNUSED_DEFAULT),
-        S.LOOKUP: (C.DUPLICATE_GROUP, C.GROUP_NOT_FOUND, C.STEP_NOT_FOUND),
+        S.LOOKUP: (C.DUPLICATE_GROUP, C.GROUP_NOT_FOUND, C.STEP_NOT_FOUND, C.SCHEDULE_NOT_FOUND),
     }
     return {code: stage for stage, codes in groups.items() for code in codes}
 

@@ -37,6 +37,7 @@ from spine.orchestration.models import (
     GroupRunStatus,
     PipelineGroup,
     PipelineStep,
+    Schedule,
     StepStatus,
     group_status,
 )
@@ -105,6 +106,7 @@ __all__ = [
     "PlanResolutionError",
     "PlanResolver",
     "PlannedStep",
+    "Schedule",
     "SourceMap",
     "StepExecution",
     "StepNotFoundError",

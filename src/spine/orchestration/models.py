@@ -162,6 +162,37 @@ class PipelineStep(Record):
         object.__setattr__(self, "params", freeze_map(self.params))
 
 
+#: How many missed fires ``catchup: true`` fires at most in one pass, unless the schedule says.
+MAX_CATCHUP = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule(Record):
+    """When a group runs by itself: a cron expression in a timezone, with run params.
+
+    ``params`` are the run params of every fire; strings may be templates that use
+    ``schedule`` (``logical_date``, ``data_interval_start``, ``data_interval_end``),
+    ``timedelta`` and ``group`` (see :mod:`spine.scheduler`). ``catchup``: after downtime,
+    fire every missed tick (oldest first, at most ``max_catchup``) instead of the latest.
+    """
+
+    name: str
+    #: Five fields (croniter syntax): minute hour day-of-month month day-of-week.
+    cron: str
+    #: An IANA timezone (``America/New_York``); the cron is read in its local time.
+    timezone: str = "UTC"
+    params: Mapping[str, Any] = EMPTY
+    catchup: bool = False
+    max_catchup: int = MAX_CATCHUP
+    enabled: bool = True
+
+    _omit_defaults = ("params", "catchup", "max_catchup", "enabled")
+    _key_order = ("name", "cron", "timezone", "params")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", freeze_map(self.params))
+
+
 @dataclass(frozen=True, slots=True)
 class PipelineGroup:
     """A named, versioned DAG of steps.
@@ -188,6 +219,8 @@ class PipelineGroup:
     tags: tuple[str, ...] = ()
     defaults: Mapping[str, Any] = EMPTY
     policy: ExecutionPolicy = field(default_factory=ExecutionPolicy)
+    #: When the group runs by itself (``spec.schedules``; fired by ``spine scheduler run``).
+    schedules: tuple[Schedule, ...] = ()
     #: Where the group came from (file and positions); not part of equality.
     source: SourceMap | None = field(default=None, compare=False, repr=False)
 
@@ -196,6 +229,8 @@ class PipelineGroup:
             object.__setattr__(self, "steps", tuple(self.steps))
         object.__setattr__(self, "tags", _names(self.tags))
         object.__setattr__(self, "defaults", freeze_map(self.defaults))
+        if not isinstance(self.schedules, tuple):
+            object.__setattr__(self, "schedules", tuple(self.schedules))
 
     # -- the DSL -----------------------------------------------------------------------
 
@@ -233,6 +268,21 @@ class PipelineGroup:
             pool=pool,
         )
         return replace(self, steps=(*self.steps, step), source=None)
+
+    def add_schedule(
+        self,
+        name: str,
+        cron: str,
+        *,
+        timezone: str = "UTC",
+        params: Mapping[str, Any] | None = None,
+        catchup: bool = False,
+        max_catchup: int = MAX_CATCHUP,
+        enabled: bool = True,
+    ) -> PipelineGroup:
+        """A copy of this group with one more schedule (``spec.schedules``)."""
+        schedule = Schedule(name, cron, timezone, freeze_map(params), catchup, max_catchup, enabled)
+        return replace(self, schedules=(*self.schedules, schedule), source=None)
 
     def with_policy(self, **changes: Any) -> PipelineGroup:
         """A copy with policy fields changed (``execution="parallel"`` or an enum)."""
@@ -278,6 +328,8 @@ class PipelineGroup:
         spec["pipelines"] = [s.to_dict() for s in self.steps]
         if self.policy != ExecutionPolicy():
             spec["policy"] = self.policy.to_dict()
+        if self.schedules:
+            spec["schedules"] = [plain(s.to_dict()) for s in self.schedules]
         return {"apiVersion": API_VERSION, "kind": KIND, "metadata": metadata, "spec": spec}
 
     @classmethod

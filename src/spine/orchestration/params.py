@@ -28,6 +28,12 @@ from spine.core.findings import Code
 from spine.core.jsonable import Record
 
 CONTEXT_NAMES = ("params", "group", "step", "batch_id")
+#: What a schedule's ``params`` templates can use (rendered when the schedule fires, before
+#: the plan: see :mod:`spine.scheduler`): the fire's ``schedule`` (``name``,
+#: ``logical_date``, ``data_interval_start``, ``data_interval_end``, timezone-aware
+#: datetimes in the schedule's timezone), ``timedelta`` (:class:`datetime.timedelta`) and
+#: ``group`` (name, version, domain, tags).
+SCHEDULE_CONTEXT_NAMES = ("schedule", "timedelta", "group")
 _SINGLE_EXPR = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}|\{\{|\{%|\{#).)*)\}\}\s*$", re.S)
 
 
@@ -224,8 +230,9 @@ def _compile(text: str) -> tuple[bool, Any]:
     return False, env.from_string(text)
 
 
-def template_problem(text: str) -> str | None:
-    """A syntax or unknown-name problem with ``text``, found without rendering it."""
+def template_problem(text: str, names: tuple[str, ...] = CONTEXT_NAMES) -> str | None:
+    """A syntax or unknown-name problem with ``text``, found without rendering it
+    (``names``: what the template may use; a schedule's params use :data:`SCHEDULE_CONTEXT_NAMES`)."""
     from jinja2 import TemplateError, TemplateSyntaxError, meta
 
     env = _environment()
@@ -235,15 +242,15 @@ def template_problem(text: str) -> str | None:
         return f"template {text!r:.80} has a syntax error: {exc.message}"
     try:
         # compiles the template: an unknown filter or test is found here
-        unknown = sorted(meta.find_undeclared_variables(ast) - set(CONTEXT_NAMES))
+        unknown = sorted(meta.find_undeclared_variables(ast) - set(names))
     except TemplateError as exc:
         hint = ""
         m = re.search(r"No (filter|test) named '([^']*)'", str(exc))
         if m:
             from spine.core.suggest import did_you_mean
 
-            names = env.filters if m.group(1) == "filter" else env.tests
-            hint = did_you_mean(m.group(2), names)
+            known = env.filters if m.group(1) == "filter" else env.tests
+            hint = did_you_mean(m.group(2), known)
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return f"template {text!r:.80} cannot be compiled: {first_line.rstrip('.')}{hint}"
     if unknown:
@@ -251,8 +258,8 @@ def template_problem(text: str) -> str | None:
 
         name = unknown[0]
         return (
-            f"template {text!r:.80} uses {name!r}, which is not defined{did_you_mean(name, CONTEXT_NAMES)} "
-            f"(templates can use {', '.join(CONTEXT_NAMES)})"
+            f"template {text!r:.80} uses {name!r}, which is not defined{did_you_mean(name, names)} "
+            f"(templates can use {', '.join(names)})"
         )
     return None
 

@@ -26,6 +26,7 @@ from spine.orchestration.models import (
     FailurePolicy,
     PipelineGroup,
     PipelineStep,
+    Schedule,
 )
 from spine.orchestration.names import group_name_problem, step_name_problem
 from spine.orchestration.source import SourceMap
@@ -33,7 +34,8 @@ from spine.yamlio.reader import Document
 
 ROOT_KEYS = ("apiVersion", "kind", "metadata", "spec")
 METADATA_KEYS = ("name", "domain", "version", "description", "tags")
-SPEC_KEYS = ("defaults", "pipelines", "policy")
+SPEC_KEYS = ("defaults", "pipelines", "policy", "schedules")
+SCHEDULE_KEYS = ("name", "cron", "timezone", "params", "catchup", "max_catchup", "enabled")
 STEP_KEYS = ("name", "pipeline", "params", "depends_on", "description", *RUN_KEYS, "pool")
 POLICY_KEYS = ("execution", "max_concurrency", "on_failure", "timeout_minutes", *RUN_KEYS, "max_active_runs", "pool")
 #: A pool name: like a group name (``[tool.spine.pools]`` keys).
@@ -255,6 +257,7 @@ def _parse(value: Any, doc: Document | None, file: str | None, index: int) -> tu
     steps: list[PipelineStep] = []
     defaults: dict[str, Any] = {}
     policy = ExecutionPolicy()
+    schedules: list[Schedule] = []
     spec = value.get("spec")
     if "spec" not in value:
         c.add(Code.MISSING_KEY, "spec is required (at least spec.pipelines)", root)
@@ -270,6 +273,7 @@ def _parse(value: Any, doc: Document | None, file: str | None, index: int) -> tu
                 for key in spec["defaults"]:
                     source.fields[f"spec.defaults.{key}"] = doc.value_at(spec["defaults"], key)
         policy = _policy(c, spec, source, doc)
+        schedules = _schedules(c, spec, source, doc)
         if "pipelines" not in spec:
             c.add(Code.MISSING_KEY, "spec.pipelines is required: a list of steps", c.at(value, "spec"))
         else:
@@ -294,6 +298,7 @@ def _parse(value: Any, doc: Document | None, file: str | None, index: int) -> tu
         tags=tags,
         defaults=defaults,
         policy=policy,
+        schedules=tuple(schedules),
         source=source if doc is not None or file is not None else None,
     )
     return group, c.findings
@@ -357,6 +362,80 @@ def _policy(c: _Checker, spec: dict[str, Any], source: SourceMap, doc: Document 
             max_active_runs = m
     pool = c.pool(p, "spec.policy.pool")
     return ExecutionPolicy(execution, max_concurrency, on_failure, timeout, **run, max_active_runs=max_active_runs, pool=pool)
+
+
+def _schedules(c: _Checker, spec: dict[str, Any], source: SourceMap, doc: Document | None) -> list[Schedule]:
+    """``spec.schedules``: each a name, a cron, a timezone, params templates, catchup, enabled."""
+    from spine.orchestration.cron import cron_problem, timezone_problem
+    from spine.orchestration.params import SCHEDULE_CONTEXT_NAMES, template_problem, templates_in
+
+    items = spec.get("schedules")
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        c.add(Code.WRONG_TYPE, f"spec.schedules must be a list of schedules, got {_kind(items)}", c.at(spec, "schedules"))
+        return []
+    out: list[Schedule] = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            c.add(Code.WRONG_TYPE, f"schedule #{i + 1} must be a mapping with name and cron, got {_kind(item)}", c.at(items, i))
+            continue
+        raw = item.get("name")
+        label = f"schedule {raw!r:.80}" if isinstance(raw, str) else f"schedule #{i + 1}"
+        c.unknown_keys(item, SCHEDULE_KEYS, label)
+        name = c.string(item, "name", f"{label} name", required=True)
+        if name is not None:
+            problem = group_name_problem(name)
+            if problem:
+                c.add(Code.INVALID_NAME, f"{label}: a schedule name follows the group name rules ({problem})", c.at(item, "name"))
+                name = None
+            elif name in seen:
+                c.add(Code.DUPLICATE_SCHEDULE, f"{label} is declared twice (first as schedule #{seen[name] + 1}); give each schedule its own name", c.at(item, "name"))
+                name = None
+            else:
+                seen[name] = i
+        cron = c.string(item, "cron", f"{label} cron", required=True)
+        if cron is not None and (problem := cron_problem(cron)):
+            c.add(Code.INVALID_CRON, f"{label}: cron {problem}", c.at(item, "cron"))
+            cron = None
+        timezone = "UTC"
+        if "timezone" in item:
+            tz = c.string(item, "timezone", f"{label} timezone")
+            if tz is not None and (problem := timezone_problem(tz)):
+                c.add(Code.UNKNOWN_TIMEZONE, f"{label}: timezone {problem}", c.at(item, "timezone"))
+                tz = None
+            timezone = tz or "UTC"
+        params = c.param_map(item, "params", f"{label} params")
+        for key, value in params.items() if isinstance(params, dict) else ():
+            for text in templates_in(value):
+                problem = template_problem(text, SCHEDULE_CONTEXT_NAMES)
+                if problem:
+                    c.add(Code.SCHEDULE_TEMPLATE, f"{label} param {key!r}: {problem}", c.at(params, key))
+                    break
+        flags: dict[str, bool] = {}
+        for key in ("catchup", "enabled"):
+            if key in item:
+                v = item[key]
+                if not isinstance(v, bool):
+                    c.add(Code.WRONG_TYPE, f"{label}: {key} must be true or false, got {_kind(v)}", c.at(item, key))
+                else:
+                    flags[key] = v
+        max_catchup = None
+        if "max_catchup" in item:
+            m = item["max_catchup"]
+            if isinstance(m, bool) or not isinstance(m, int) or m < 1:
+                code = Code.INVALID_VALUE if isinstance(m, int) and not isinstance(m, bool) else Code.WRONG_TYPE
+                c.add(code, f"{label}: max_catchup must be an integer ≥ 1, got {_kind(m)}", c.at(item, "max_catchup"))
+            else:
+                max_catchup = m
+        if doc is not None:
+            source.fields[f"spec.schedules[{i}]"] = doc.at(item)
+        if name is None or cron is None:
+            continue
+        extra: dict[str, Any] = {"max_catchup": max_catchup} if max_catchup is not None else {}
+        out.append(Schedule(name, cron, timezone, params, **flags, **extra))
+    return out
 
 
 def _steps(c: _Checker, items: list[Any], source: SourceMap, doc: Document | None) -> list[PipelineStep]:

@@ -103,6 +103,40 @@ class Graphic:
     marks: tuple[Mark, ...] = ()
 
 
+#: Next fire times shown per schedule.
+NEXT_FIRES = 3
+
+
+@dataclass(frozen=True)
+class ScheduleView:
+    """One schedule of the group, with its next fire times (ISO-8601 in its timezone)."""
+
+    name: str
+    cron: str
+    timezone: str
+    catchup: bool
+    enabled: bool
+    params: Mapping[str, Any]
+    next_fires: tuple[str, ...]
+
+
+def schedule_views(group: PipelineGroup, now: Any = None) -> tuple[ScheduleView, ...]:
+    """The group's schedules with their next :data:`NEXT_FIRES` fires after ``now`` (default: the clock)."""
+    if not group.schedules:
+        return ()
+    import datetime as dt
+
+    from spine.core.frozen import thaw
+    from spine.orchestration.cron import next_ticks
+
+    now = now or dt.datetime.now(dt.UTC)
+    return tuple(
+        ScheduleView(s.name, s.cron, s.timezone, s.catchup, s.enabled, thaw(s.params),
+                     tuple(t.isoformat() for t in next_ticks(s.cron, s.timezone, now, NEXT_FIRES)) if s.enabled else ())
+        for s in group.schedules
+    )
+
+
 @dataclass(frozen=True)
 class ReportData:
     """Everything one report page shows, as plain data."""
@@ -134,6 +168,8 @@ class ReportData:
     in_cycle: tuple[str, ...] = ()
     #: Steps outside any cycle that depend on one (no generation either).
     behind_cycle: tuple[str, ...] = ()
+    #: ``spec.schedules`` with their next fire times.
+    schedules: tuple[ScheduleView, ...] = ()
 
     @property
     def widest_generation(self) -> int:
@@ -186,6 +222,7 @@ def build_report(
     registry: Any = None,
     direction: str = "TB",
     source: GraphSource | None = None,
+    now: Any = None,
 ) -> ReportData:
     """Report data for ``group``; ``plan`` is the resolved plan when resolution succeeded.
 
@@ -193,6 +230,7 @@ def build_report(
     ``data.graph.dot`` at the edge and use :meth:`ReportData.with_picture`, or hand the
     drawing to :func:`write_report`. ``source`` is :func:`graph_source`'s result when the
     caller built it first (to start Graphviz early); ``direction`` is then its direction.
+    ``now`` is the time the schedules' next fires are counted from (default: the clock).
     """
     from spine import __version__
     from spine.orchestration.planner import _merge
@@ -292,6 +330,7 @@ def build_report(
         spine_version=__version__,
         in_cycle=tuple(r.name for r in unordered if r.in_cycle),
         behind_cycle=tuple(r.name for r in unordered if not r.in_cycle),
+        schedules=schedule_views(group, now),
     )
 
 

@@ -5,8 +5,8 @@ run history, resume after a crash, a dead-letter queue, run guards and pools.
 :func:`resume_run` and :func:`replay_dead_letter` (:mod:`.control`) run plans with it;
 :class:`RunRecorder` (:mod:`.recorder`) commits what the runner reports; :class:`Lease`
 (:mod:`.leases`) keeps a run's heartbeat; :class:`PoolSlots` (:mod:`.pools`) and
-:class:`DeadLetters` (:mod:`.dlq`) are the pools and the dead-letter queue. Tables and
-the schema revision are in :mod:`.schema`; migrations ship in ``migrations/``.
+:class:`DeadLetters` (:mod:`.dlq`) are the pools and the dead-letter queue. :class:`ScheduleFires` (:mod:`.schedules`) holds the claims on schedule ticks.
+Tables and the schema revision are in :mod:`.schema`; migrations ship in ``migrations/``.
 """
 
 from spine.store.control import (
@@ -39,6 +39,7 @@ from spine.store.leases import HEARTBEAT_SECONDS, LEASE_SECONDS, Lease
 from spine.store.pools import PoolSlots, SlotHolder
 from spine.store.recorder import RunNotRecordedError, RunRecorder
 from spine.store.records import DeadLetter, DeadLetterStatus, Owner, RunKind, RunSummary
+from spine.store.schedules import Claim, Fire, FireOrigin, FireStatus, ScheduleFires, ScheduleState
 from spine.store.schema import HEAD_REVISION, SCHEMA_VERSION
 from spine.store.store import Beat, ResumeState, RunStore, SchemaState, StoredRun
 
@@ -51,10 +52,14 @@ __all__ = [
     "ActiveRunError",
     "BadDatabaseURLError",
     "Beat",
+    "Claim",
     "DeadLetter",
     "DeadLetterNotFoundError",
     "DeadLetterStatus",
     "DeadLetters",
+    "Fire",
+    "FireOrigin",
+    "FireStatus",
     "Lease",
     "Owner",
     "PoolSlots",
@@ -67,6 +72,8 @@ __all__ = [
     "RunStateError",
     "RunStore",
     "RunSummary",
+    "ScheduleFires",
+    "ScheduleState",
     "SchemaState",
     "SchemaVersionError",
     "SlotHolder",

@@ -157,10 +157,13 @@ def record_run(
     on_wait: Callable[[ActiveRunError], None] | None = None,
     tuning: StoreTuning | None = None,
     run_id: str | None = None,
+    schedule: str | None = None,
+    logical_date: Any = None,
 ) -> GroupExecutionResult:
     """Run ``plan`` and record it. Refuses with :class:`ActiveRunError` when the group has
     ``policy.max_active_runs`` active runs, unless ``wait`` (then ``on_wait`` is told once,
-    and the claim is tried again until it succeeds or ``cancel`` is set)."""
+    and the claim is tried again until it succeeds or ``cancel`` is set). ``schedule`` and
+    ``logical_date`` tag a run fired by a schedule or a backfill (:mod:`spine.scheduler`)."""
     tuning = tuning or StoreTuning()
     cancel = cancel or CancelToken()
     pool_sizes = dict(pools or {})
@@ -174,7 +177,7 @@ def record_run(
         try:
             store.start_run(
                 plan, run_id=run_id, owner=owner, options=runner_options(runner), executor=runner.executor_name,
-                max_active_runs=plan.group.policy.max_active_runs,
+                max_active_runs=plan.group.policy.max_active_runs, schedule=schedule, logical_date=logical_date,
             )
             break
         except ActiveRunError as exc:

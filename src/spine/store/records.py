@@ -57,6 +57,9 @@ class RunSummary:
     parent_run_id: str | None = None
     cancel_requested_at: dt.datetime | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    #: The schedule that fired it (or ``every:7d`` for a fixed-interval backfill), and its logical date.
+    schedule: str | None = None
+    logical_date: dt.datetime | None = None
 
     @property
     def state(self) -> str:
@@ -91,6 +94,8 @@ class RunSummary:
             "resumes": self.resumes,
             "parent_run_id": self.parent_run_id,
             "cancel_requested_at": iso(self.cancel_requested_at),
+            "schedule": self.schedule,
+            "logical_date": iso(self.logical_date),
         }
 
 

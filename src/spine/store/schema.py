@@ -4,7 +4,9 @@ Names follow RFC-001: ``pipeline_groups`` (every definition a run used, versione
 its hash), ``group_runs`` (one row per run), ``group_run_executions`` (one row per step
 attempt, plus a row with ``attempt = 0`` for a step that ended without an attempt:
 skipped, or never started), and ``dead_letters``; ``pool_slots`` holds the claims on
-pool slots. Alembic migrations (``migrations/versions``) build exactly these tables; a
+pool slots, ``schedule_fires`` the claims on schedule ticks (one row per group, schedule
+and logical time: two schedulers cannot both fire a tick) and ``schedule_state`` each
+schedule's pause flag and last fire. Alembic migrations (``migrations/versions``) build exactly these tables; a
 test compares the two.
 
 A step's state is its **latest** row (highest ``id``); a resume appends rows to the same
@@ -21,11 +23,11 @@ import sqlalchemy as sa
 from spine.store.types import JSONText, UTCDateTime
 
 #: The number of the newest migration (``migrations/versions/NNNN_*.py``).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: The Alembic revision id of :data:`SCHEMA_VERSION`: the revision this code reads and writes.
 HEAD_REVISION = f"{SCHEMA_VERSION:04d}"
 #: Every revision this code knows, oldest first (a database at another one is refused).
-KNOWN_REVISIONS = ("0001",)
+KNOWN_REVISIONS = ("0001", "0002")
 
 metadata = sa.MetaData()
 
@@ -82,6 +84,10 @@ group_runs = sa.Table(
     sa.Column("resumes", sa.Integer, nullable=False),
     #: For a replay: the run whose dead-lettered step it ran again.
     sa.Column("parent_run_id", sa.String(64), sa.ForeignKey("group_runs.run_id")),
+    #: A run fired by a schedule or a backfill: the schedule's name (``every:7d`` for a
+    #: backfill at a fixed interval) and the logical date (0002).
+    sa.Column("schedule", sa.String(128)),
+    sa.Column("logical_date", UTCDateTime),
     sa.Index("ix_group_runs_started", "started_at", "run_id"),
     sa.Index("ix_group_runs_group_started", "group_name", "started_at"),
     sa.Index("ix_group_runs_status_started", "status", "started_at"),
@@ -145,6 +151,47 @@ pool_slots = sa.Table(
     sa.Index("ix_pool_slots_owner", "owner"),
 )
 
+schedule_fires = sa.Table(
+    "schedule_fires",
+    metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("group_name", sa.String(128), nullable=False),
+    #: The schedule's name, or ``every:<interval>`` for a backfill at a fixed interval.
+    sa.Column("schedule", sa.String(128), nullable=False),
+    #: The tick this fire is for: the claim's key, with the group and the schedule.
+    sa.Column("logical_time", UTCDateTime, nullable=False),
+    #: ``scheduler`` or ``backfill``.
+    sa.Column("origin", sa.String(16), nullable=False),
+    #: ``claimed`` (no run yet), ``running``, or the run's final status; ``failed`` with
+    #: ``findings`` when the group could not be planned.
+    sa.Column("status", sa.String(16), nullable=False),
+    #: The owner token of the process that holds the claim, and its lease.
+    sa.Column("claimed_by", sa.String(64), nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("claimed_at", UTCDateTime, nullable=False),
+    sa.Column("lease_expires_at", UTCDateTime, nullable=False),
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("params", JSONText),
+    sa.Column("findings", JSONText),
+    sa.Column("finished_at", UTCDateTime),
+    #: How many times the claim was taken over from a process that stopped.
+    sa.Column("takeovers", sa.Integer, nullable=False),
+    sa.UniqueConstraint("group_name", "schedule", "logical_time", name="uq_schedule_fires_tick"),
+    sa.Index("ix_schedule_fires_status", "status", "lease_expires_at"),
+)
+
+schedule_state = sa.Table(
+    "schedule_state",
+    metadata,
+    sa.Column("group_name", sa.String(128), primary_key=True),
+    sa.Column("schedule", sa.String(128), primary_key=True),
+    sa.Column("paused", sa.Boolean, nullable=False),
+    #: The newest tick fired (only ever moves forward: a clock jumping back fires nothing twice).
+    sa.Column("last_fire", UTCDateTime),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
 __all__ = [
     "HEAD_REVISION",
     "KNOWN_REVISIONS",
@@ -155,4 +202,6 @@ __all__ = [
     "metadata",
     "pipeline_groups",
     "pool_slots",
+    "schedule_fires",
+    "schedule_state",
 ]

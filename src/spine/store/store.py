@@ -315,9 +315,12 @@ class RunStore:
         kind: RunKind = RunKind.RUN,
         parent_run_id: str | None = None,
         max_active_runs: int | None = None,
+        schedule: str | None = None,
+        logical_date: dt.datetime | None = None,
     ) -> None:
         """Record a new run as ``running``, owned by ``owner``; refuse it (:class:`ActiveRunError`)
-        when ``max_active_runs`` runs of its group are active (``None``: no guard)."""
+        when ``max_active_runs`` runs of its group are active (``None``: no guard).
+        ``schedule`` and ``logical_date`` tag a run fired by a schedule or a backfill."""
         group = plan.group
 
         def tx(conn: sa.Connection) -> None:
@@ -337,6 +340,7 @@ class RunStore:
                     started_at=now, finished_at=None, host=owner.host, pid=owner.pid, owner=owner.token,
                     heartbeat_at=now, lease_expires_at=now + dt.timedelta(seconds=owner.lease_seconds),
                     cancel_requested_at=None, cancel_reason=None, resumes=0, parent_run_id=parent_run_id,
+                    schedule=schedule, logical_date=logical_date,
                 )
             )
 
@@ -573,7 +577,7 @@ def _summary(row: Mapping[Any, Any], now: dt.datetime) -> RunSummary:
         params=codec.decode(row["params"]), executor=row["executor"], step_count=row["step_count"], host=row["host"],
         pid=row["pid"], heartbeat_at=row["heartbeat_at"], lease_expires_at=row["lease_expires_at"], message=row["message"],
         resumes=row["resumes"], parent_run_id=row["parent_run_id"], cancel_requested_at=row["cancel_requested_at"],
-        options=dict(row["options"] or {}),
+        options=dict(row["options"] or {}), schedule=row.get("schedule"), logical_date=row.get("logical_date"),
     )
 
 
