@@ -38,6 +38,8 @@ class Stage(enum.Enum):
     TEMPLATES = "templates"
     #: Registered pipelines and their params.
     PIPELINES = "pipelines"
+    #: Steps that call a group: unknown groups, cycles across groups, nesting depth.
+    NESTING = "nested groups"
     #: Merging and rendering params with the run params.
     PARAMS = "params"
     #: The run params given to a check (``spine.check``), against what the groups read.
@@ -88,6 +90,7 @@ class Code(enum.StrEnum):
     INVALID_CRON = "invalid-cron"
     UNKNOWN_TIMEZONE = "unknown-timezone"
     DUPLICATE_SCHEDULE = "duplicate-schedule"
+    PIPELINE_AND_GROUP = "pipeline-and-group"
 
     CYCLE = "cycle"
     DUPLICATE_STEP = "duplicate-step"
@@ -101,6 +104,11 @@ class Code(enum.StrEnum):
     REQUIRED_PARAM_FROM_RUN = "required-param-from-run"
     UNKNOWN_PARAM = "unknown-param"
     UNKNOWN_PIPELINE = "unknown-pipeline"
+
+    UNKNOWN_GROUP = "unknown-group"
+    GROUP_CYCLE = "group-cycle"
+    NESTING_TOO_DEEP = "nesting-too-deep"
+    NESTED_NAME_CLASH = "nested-name-clash"
 
     TEMPLATE_UNDEFINED = "template-undefined"
 
@@ -149,10 +157,12 @@ def _stage_table() -> dict[Code, Stage]:
         S.LOADER: (C.EMPTY_FILE, C.FILE_NOT_FOUND, C.FILE_UNREADABLE, C.NOT_ONE_GROUP, C.INVALID_SPEC, C.WRONG_LOADER),
         S.FORMAT: (C.EMPTY_GROUP, C.INVALID_NAME, C.INVALID_STEP_NAME, C.INVALID_VALUE, C.MISSING_KEY,
                    C.NOT_A_MAPPING, C.UNKNOWN_KEY, C.WRONG_API_VERSION, C.WRONG_KIND, C.WRONG_TYPE,
-                   C.INVALID_CRON, C.UNKNOWN_TIMEZONE, C.DUPLICATE_SCHEDULE),
+                   C.INVALID_CRON, C.UNKNOWN_TIMEZONE, C.DUPLICATE_SCHEDULE,
+                   C.PIPELINE_AND_GROUP),
         S.GRAPH: (C.CYCLE, C.DUPLICATE_STEP, C.MISSING_DEPENDENCY, C.SELF_DEPENDENCY),
         S.TEMPLATES: (C.TEMPLATE_ERROR, C.SCHEDULE_TEMPLATE),
         S.PIPELINES: (C.INVALID_PARAM, C.REQUIRED_PARAM_FROM_RUN, C.UNKNOWN_PARAM, C.UNKNOWN_PIPELINE),
+        S.NESTING: (C.UNKNOWN_GROUP, C.GROUP_CYCLE, C.NESTING_TOO_DEEP, C.NESTED_NAME_CLASH),
         S.PARAMS: (C.TEMPLATE_UNDEFINED,),
         S.RUN_PARAMS: (C.MISSING_RUN_PARAM, C.UNUSED_RUN_PARAM),
         S.LINT: (C.REDUNDANT_DEPENDENCY, C.DUPLICATE_DEPENDENCY, C.PARALLEL_ON_CHAIN, C.MAX_CONCURRENCY_ABOVE_WIDTH,

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 100
 DEFAULT_MAX_NODES = 5_000_000
+#: How deep steps that call groups may nest (``a/b/c`` is depth 2): deeper is a
+#: ``nesting-too-deep`` finding, so a runaway composition ends in a clear error.
+MAX_GROUP_NESTING = 8
 
 
 @dataclass(frozen=True, slots=True)

@@ -133,7 +133,11 @@ class ExecutionPolicy(Record):
 
 @dataclass(frozen=True, slots=True)
 class PipelineStep(Record):
-    """One step: a name unique in its group, the pipeline it calls, params, dependencies.
+    """One step: a name unique in its group, the pipeline (or group) it calls, params, dependencies.
+
+    A step calls exactly one of ``pipeline`` (a registered pipeline) or ``group`` (a
+    group, expanded inline by the planner as ``<step>/<inner step>``; ``params`` become the
+    nested group's run params). ``pipeline`` is ``""`` for a group step.
 
     ``params`` is stored deep-frozen (a :class:`~spine.core.frozen.FrozenDict`, lists as
     tuples); ``depends_on`` as a tuple, and a lone string ``"a"`` means ``("a",)``.
@@ -141,7 +145,7 @@ class PipelineStep(Record):
     """
 
     name: str
-    pipeline: str
+    pipeline: str = ""
     params: Mapping[str, Any] = EMPTY
     depends_on: tuple[str, ...] = ()
     description: str | None = None
@@ -153,13 +157,20 @@ class PipelineStep(Record):
     timeout_seconds: float | None = None
     #: The pool this step draws a slot from while it runs; ``None``: the policy's ``pool``.
     pool: str | None = None
+    #: The group this step calls instead of a pipeline (expanded inline by the planner).
+    group: str | None = None
 
-    _omit_defaults = ("params", "depends_on", "description", *RUN_KEYS, "pool")
-    _key_order = ("name", "pipeline", "description", "depends_on", "params")
+    _omit_defaults = ("pipeline", "params", "depends_on", "description", *RUN_KEYS, "pool", "group")
+    _key_order = ("name", "pipeline", "group", "description", "depends_on", "params")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "depends_on", _names(self.depends_on))
         object.__setattr__(self, "params", freeze_map(self.params))
+
+    @property
+    def is_group(self) -> bool:
+        """Whether this step calls a group (``group:``) rather than a pipeline."""
+        return self.group is not None
 
 
 #: How many missed fires ``catchup: true`` fires at most in one pass, unless the schedule says.
@@ -255,7 +266,9 @@ class PipelineGroup:
         timeout_seconds: float | None = None,
         pool: str | None = None,
     ) -> PipelineGroup:
-        """A copy of this group with one more step (groups are immutable: chain the calls)."""
+        """A copy of this group with one more step (groups are immutable: chain the calls).
+
+        See :meth:`add_group` for a step that calls a group."""
         step = PipelineStep(
             name=name,
             pipeline=pipeline,
@@ -283,6 +296,22 @@ class PipelineGroup:
         """A copy of this group with one more schedule (``spec.schedules``)."""
         schedule = Schedule(name, cron, timezone, freeze_map(params), catchup, max_catchup, enabled)
         return replace(self, schedules=(*self.schedules, schedule), source=None)
+
+    def add_group(
+        self,
+        name: str,
+        group: str,
+        *,
+        depends_on: str | Iterable[str] = (),
+        params: Mapping[str, Any] | None = None,
+        description: str | None = None,
+    ) -> PipelineGroup:
+        """A copy of this group with one more step that calls the group named ``group``
+        (``params`` become the nested group's run params)."""
+        step = PipelineStep(
+            name=name, params=freeze_map(params), depends_on=_names(depends_on), description=description, group=group
+        )
+        return replace(self, steps=(*self.steps, step), source=None)
 
     def with_policy(self, **changes: Any) -> PipelineGroup:
         """A copy with policy fields changed (``execution="parallel"`` or an enum)."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -36,7 +36,9 @@ from spine.core.jsonable import Record, decode, plain
 from spine.core.suggest import Suggester, did_you_mean
 from spine.framework.registry import PipelineRegistry, PipelineSpec
 from spine.orchestration.graph import GraphAnalysis, analyze
-from spine.orchestration.models import PipelineGroup
+from spine.core.limits import MAX_GROUP_NESTING
+from spine.orchestration.models import PipelineGroup, PipelineStep
+from spine.orchestration.nesting import GroupSource, NestedIn, check_nesting, has_nesting
 from spine.orchestration.params import (
     ParamLayer,
     ParamSource,
@@ -77,12 +79,23 @@ class PlannedStep(Record):
     timeout_seconds: float | None = None
     #: The pool the step draws a slot from (``None``: none): the step's own, else the policy's.
     pool: str | None = None
+    #: Where a step of a nested group came from, outermost first (empty at the top level).
+    nesting: tuple[NestedIn, ...] = ()
+
+    _omit_defaults = ("nesting",)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", freeze_map(self.params))
         object.__setattr__(self, "param_sources", freeze_map(self.param_sources))
         if not isinstance(self.depends_on, tuple):
             object.__setattr__(self, "depends_on", tuple(self.depends_on))
+        if not isinstance(self.nesting, tuple):
+            object.__setattr__(self, "nesting", tuple(self.nesting))
+
+    @property
+    def nested_in(self) -> NestedIn | None:
+        """The innermost nested group this step came from (``None`` at the top level)."""
+        return self.nesting[-1] if self.nesting else None
 
 
 #: Keys of a plan's dict that are derived from ``definition`` (or added by the CLI).
@@ -183,6 +196,8 @@ def check_pipelines(group: PipelineGroup, registry: PipelineRegistry) -> list[Fi
     findings: list[Finding] = []
     pipelines = Suggester(registry.names())  # one pool for every step: asked once per unknown name
     for i, step in enumerate(group.steps):
+        if step.group is not None:
+            continue  # a group step's params are the nested group's run params
         spec = registry.get(step.pipeline)
         if spec is None:
             pos = src.of_step(i, "pipeline") if src else (None, None)
@@ -265,19 +280,23 @@ def check_templates(group: PipelineGroup) -> list[Finding]:
     return findings
 
 
-def validate_group(group: PipelineGroup, registry: PipelineRegistry | None = None, *, lint: bool = False) -> list[Finding]:
+def validate_group(
+    group: PipelineGroup, registry: PipelineRegistry | None = None, *, lint: bool = False, groups: Any = None
+) -> list[Finding]:
     """Every finding for ``group`` without resolving params: fields, graph, templates,
-    pipelines — and with ``lint`` the warnings of :mod:`spine.lint.rules`."""
+    pipelines, nested groups (looked up in ``groups``: a :class:`GroupSource`, a registry, a
+    mapping, groups; ``None``: the default group registry) — and with ``lint`` the
+    warnings of :mod:`spine.lint.rules`."""
     with gc_paused():
-        return _validate_group(group, registry, lint)
+        return _validate_group(group, registry, lint, groups)
 
 
-def check_group(group: PipelineGroup, registry: PipelineRegistry | None = None) -> list[Finding]:
+def check_group(group: PipelineGroup, registry: PipelineRegistry | None = None, *, groups: Any = None) -> list[Finding]:
     """What ``spine group validate`` reports for one group: every error and lint warning."""
-    return validate_group(group, registry, lint=True)
+    return validate_group(group, registry, lint=True, groups=groups)
 
 
-def _validate_group(group: PipelineGroup, registry: PipelineRegistry | None, lint: bool = False) -> list[Finding]:
+def _validate_group(group: PipelineGroup, registry: PipelineRegistry | None, lint: bool = False, groups: Any = None) -> list[Finding]:
     findings: list[Finding] = []
     if group.source is None:
         findings.extend(check_fields(group))
@@ -290,6 +309,8 @@ def _validate_group(group: PipelineGroup, registry: PipelineRegistry | None, lin
     findings.extend(check_templates(group))
     if registry is not None:
         findings.extend(check_pipelines(group, registry))
+    if has_nesting(group):
+        findings.extend(check_nesting(group, GroupSource.of(groups)))
     return findings
 
 
@@ -299,7 +320,7 @@ def raise_for(findings: list[Finding], analysis: GraphAnalysis | None = None) ->
     if not errors:
         return
     codes = {f.code for f in errors}
-    if Code.CYCLE in codes:
+    if Code.CYCLE in codes or Code.GROUP_CYCLE in codes:
         raise CycleDetectedError(findings=errors, cycles=analysis.cycles if analysis else ())
     if Code.MISSING_DEPENDENCY in codes or Code.SELF_DEPENDENCY in codes:
         raise DependencyError(findings=errors, missing=analysis.missing if analysis else ())
@@ -315,13 +336,20 @@ _SPEC_CODES = Code.of_stage(Stage.FORMAT) | {Code.DUPLICATE_STEP}
 
 
 class PlanResolver:
-    """Resolves groups into :class:`ExecutionPlan`s, checking pipelines when it has a registry."""
+    """Resolves groups into :class:`ExecutionPlan`s, checking pipelines when it has a registry.
 
-    def __init__(self, registry: PipelineRegistry | None = None) -> None:
+    Steps that call a group (``group:``) are expanded inline; the nested groups are looked
+    up in ``groups`` (a :class:`~spine.orchestration.nesting.GroupSource`, a
+    :class:`GroupRegistry`, a mapping or some groups; ``None``: the default group registry).
+    """
+
+    def __init__(self, registry: PipelineRegistry | None = None, groups: Any = None, *, max_nesting: int = MAX_GROUP_NESTING) -> None:
         self.registry = registry
+        self.groups = GroupSource.of(groups)
+        self.max_nesting = max_nesting
 
     def validate(self, group: PipelineGroup) -> list[Finding]:
-        return validate_group(group, self.registry)
+        return validate_group(group, self.registry, groups=self.groups)
 
     def resolve(
         self,
@@ -344,6 +372,36 @@ class PlanResolver:
 
     def _resolve(self, group: PipelineGroup, params: Mapping[str, Any] | None, batch_id: str | None) -> ExecutionPlan:
         run_params = dict(params or {})
+        batch = batch_id or new_batch_id(f"group_{group.name}")
+        planned, analysis, warnings = self._expand(group, run_params, batch, "", ())
+        generations: Any = analysis.generations
+        critical: Any = analysis.critical_path
+        if has_nesting(group):
+            # The expanded steps are in a topological order already (the outer order with each
+            # nested group's order inlined), which the stable sort keeps; generations and the
+            # critical path are those of the expanded graph.
+            flat = analyze(PipelineGroup(name=group.name, steps=tuple(PipelineStep(s.name, "-", depends_on=s.depends_on) for s in planned)))
+            planned = [replace(s, sequence_order=i, generation=flat.generation[s.name]) for i, s in enumerate(planned)]
+            generations, critical = flat.generations, flat.critical_path
+        return ExecutionPlan(
+            group=group,
+            batch_id=batch,
+            params=freeze_map(run_params),
+            steps=tuple(planned),
+            generations=tuple(tuple(g) for g in generations),
+            critical_path=tuple(critical),
+            warnings=tuple(warnings),
+        )
+
+    def _expand(
+        self,
+        group: PipelineGroup,
+        run_params: dict[str, Any],
+        batch: str,
+        prefix: str,
+        nesting: tuple[NestedIn, ...],
+    ) -> tuple[list[PlannedStep], GraphAnalysis, list[Finding]]:
+        """``group``'s planned steps, named ``prefix + step``, nested groups expanded inline."""
         findings: list[Finding] = []
         if group.source is None:  # YAML groups were field-checked when loaded
             findings.extend(check_fields(group))
@@ -353,9 +411,11 @@ class PlanResolver:
         registry = self.registry
         if registry is not None:
             findings.extend(f for f in check_pipelines(group, registry) if f.code != Code.REQUIRED_PARAM_FROM_RUN)
+        nested = has_nesting(group)
+        if nested:
+            findings.extend(check_nesting(group, self.groups, max_depth=self.max_nesting - len(nesting)))
         raise_for(findings, analysis)
 
-        batch = batch_id or new_batch_id(f"group_{group.name}")
         template_params = RunParams(thaw(run_params))
         context_group = {"name": group.name, "version": group.version, "domain": group.domain, "tags": list(group.tags)}
         index = {s.name: i for i, s in enumerate(group.steps)}
@@ -364,15 +424,31 @@ class PlanResolver:
         policy = group.policy
         planned: list[PlannedStep] = []
         errors: list[Finding] = []
+        warnings = [f for f in findings if f.severity is Severity.WARNING]
+        #: A group step's last steps: what its dependents wait for.
+        leaves: dict[str, tuple[str, ...]] = {}
+
+        def deps_of(step: PipelineStep) -> tuple[str, ...]:
+            if not nested:
+                return tuple(step.depends_on) if not prefix else tuple(prefix + d for d in step.depends_on)
+            out: list[str] = []
+            for d in step.depends_on:
+                out.extend(leaves.get(d, (prefix + d,)))
+            return tuple(dict.fromkeys(out))
+
         for seq, name in enumerate(analysis.order):
             i = index[name]
             step = group.steps[i]
-            spec = registry.get(step.pipeline) if registry is not None else None
-            merged, sources = _merge(group.defaults, run_params, step.params, spec)
+            full = prefix + step.name
+            spec = registry.get(step.pipeline) if registry is not None and step.group is None else None
+            if step.group is not None:
+                merged, sources = dict(step.params), {k: ParamSource(ParamLayer.STEP, v if is_template(v) else None) for k, v in step.params.items()}
+            else:
+                merged, sources = _merge(group.defaults, run_params, step.params, spec)
             context = {
                 "params": template_params,
                 "group": context_group,
-                "step": {"name": step.name, "pipeline": step.pipeline},
+                "step": {"name": full, "pipeline": step.pipeline, "group": step.group},
                 "batch_id": batch,
             }
             final: dict[str, Any] = {}
@@ -386,22 +462,26 @@ class PlanResolver:
                     errors.append(
                         Finding(
                             exc.code,
-                            f"step {step.name!r}, param {key!r} (from {sources[key].layer.value}): {exc}",
-                            file=file, line=pos[0], column=pos[1], group=group.name, step=step.name,
+                            f"step {full!r}, param {key!r} (from {sources[key].layer.value}): {exc}",
+                            file=file, line=pos[0], column=pos[1], group=group.name, step=full,
                         )
                     )
+            if step.group is not None:
+                if not failed:
+                    self._expand_step(group, step, full, final, batch, nesting, deps_of(step), planned, leaves, errors, warnings)
+                continue
             if spec is not None and not failed:  # a failed template is reported once, above
                 for problem in spec.check(final):
                     pos = src.of_step(i) if src else (None, None)
                     errors.append(
-                        Finding(Code.INVALID_PARAM, f"step {step.name!r}: {problem}", file=file, line=pos[0], column=pos[1], group=group.name, step=step.name)
+                        Finding(Code.INVALID_PARAM, f"step {full!r}: {problem}", file=file, line=pos[0], column=pos[1], group=group.name, step=full)
                     )
             planned.append(
                 PlannedStep(
-                    name=step.name,
+                    name=full,
                     pipeline=step.pipeline,
                     params=freeze_map(final),
-                    depends_on=tuple(step.depends_on),
+                    depends_on=deps_of(step),
                     sequence_order=seq,
                     generation=analysis.generation[name],
                     param_sources=freeze_map(sources),
@@ -410,20 +490,75 @@ class PlanResolver:
                     retry_delay_seconds=policy.retry_delay_seconds if step.retry_delay_seconds is None else step.retry_delay_seconds,
                     timeout_seconds=policy.timeout_seconds if step.timeout_seconds is None else step.timeout_seconds,
                     pool=policy.pool if step.pool is None else step.pool,
+                    nesting=nesting,
                 )
             )
+        if nested and not errors:
+            errors.extend(_clashes(group, planned, prefix, len(nesting)))
         if errors:
-            raise PlanResolutionError(findings=errors)
-        warnings = tuple(f for f in findings if f.severity is Severity.WARNING)
-        return ExecutionPlan(
-            group=group,
-            batch_id=batch,
-            params=freeze_map(run_params),
-            steps=tuple(planned),
-            generations=tuple(tuple(g) for g in analysis.generations),
-            critical_path=tuple(analysis.critical_path),
-            warnings=warnings,
+            raise_for(errors)
+        return planned, analysis, warnings
+
+    def _expand_step(
+        self,
+        group: PipelineGroup,
+        step: PipelineStep,
+        full: str,
+        run_params: dict[str, Any],
+        batch: str,
+        nesting: tuple[NestedIn, ...],
+        outer_deps: tuple[str, ...],
+        planned: list[PlannedStep],
+        leaves: dict[str, tuple[str, ...]],
+        errors: list[Finding],
+        warnings: list[Finding],
+    ) -> None:
+        """Plan the group ``step`` calls, inline: its first steps wait for ``outer_deps``."""
+        inner = self.groups.get(step.group or "")
+        if inner is None:  # check_nesting reported it
+            return
+        level = NestedIn(full, inner.name, inner.version)
+        try:
+            sub, _, more = self._expand(inner, run_params, batch, full + "/", (*nesting, level))
+        except GroupError as exc:
+            errors.extend(_in_nested(f, full, inner, group) for f in exc.findings)
+            return
+        warnings.extend(_in_nested(f, full, inner, group) for f in more)
+        depended = {d for s in sub for d in s.depends_on}
+        for s in sub:
+            planned.append(s if s.depends_on else replace(s, depends_on=outer_deps))
+        leaves[step.name] = tuple(s.name for s in sub if s.name not in depended)
+
+
+def _in_nested(finding: Finding, full: str, inner: PipelineGroup, outer: PipelineGroup) -> Finding:
+    """A nested group's finding, saying which step of which group called it."""
+    return replace(finding, message=f"in group {inner.name!r}, called by step {full!r} of {outer.name!r}: {finding.message}")
+
+
+def _clashes(group: PipelineGroup, planned: list[PlannedStep], prefix: str, depth: int) -> list[Finding]:
+    """``nested-name-clash``: an expanded name that is also another step's name."""
+    made: dict[str, PlannedStep] = {}
+    out: list[Finding] = []
+    src = group.source
+    index = {s.name: i for i, s in enumerate(group.steps)}
+    for s in planned:
+        other = made.get(s.name)
+        if other is None:
+            made[s.name] = s
+            continue
+        # the step of this group that made the second name: itself, or the group step it expands
+        local = (s.nesting[depth].step if len(s.nesting) > depth else s.name)[len(prefix):]
+        i = index.get(local)
+        pos = src.of_step(i, "name") if src is not None and i is not None else (None, None)
+        out.append(
+            Finding(
+                Code.NESTED_NAME_CLASH,
+                f"step name {s.name!r} is made twice once nested groups are expanded (nested steps are named "
+                f"<step>/<inner step>); rename step {local!r} or the step it clashes with",
+                file=src.file if src else None, line=pos[0], column=pos[1], group=group.name, step=local,
+            )
         )
+    return out
 
 
 def _merge(

@@ -36,7 +36,7 @@ ROOT_KEYS = ("apiVersion", "kind", "metadata", "spec")
 METADATA_KEYS = ("name", "domain", "version", "description", "tags")
 SPEC_KEYS = ("defaults", "pipelines", "policy", "schedules")
 SCHEDULE_KEYS = ("name", "cron", "timezone", "params", "catchup", "max_catchup", "enabled")
-STEP_KEYS = ("name", "pipeline", "params", "depends_on", "description", *RUN_KEYS, "pool")
+STEP_KEYS = ("name", "pipeline", "params", "depends_on", "description", *RUN_KEYS, "pool", "group")
 POLICY_KEYS = ("execution", "max_concurrency", "on_failure", "timeout_minutes", *RUN_KEYS, "max_active_runs", "pool")
 #: A pool name: like a group name (``[tool.spine.pools]`` keys).
 POOL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
@@ -456,9 +456,7 @@ def _steps(c: _Checker, items: list[Any], source: SourceMap, doc: Document | Non
             problem = step_name_problem(name)
             if problem:
                 c.add(Code.INVALID_STEP_NAME, problem, c.at(item, "name"), step=label)
-        pipeline = c.string(item, "pipeline", f"step {label!r} pipeline", required=True, step=label)
-        if pipeline is not None and (not pipeline.strip() or pipeline != pipeline.strip()):
-            c.add(Code.INVALID_VALUE, f"step {label!r}: pipeline {pipeline!r} must be a non-empty name without surrounding spaces", c.at(item, "pipeline"), step=label)
+        pipeline, group = _target(c, item, label)
         description = c.string(item, "description", f"step {label!r} description", step=label)
         params = c.param_map(item, "params", f"step {label!r} params", step=label)
         run = {k: c.run_key(item, k, f"step {label!r}: {k}", step=label) for k in RUN_KEYS}
@@ -490,9 +488,9 @@ def _steps(c: _Checker, items: list[Any], source: SourceMap, doc: Document | Non
                     deps.append(dep)
                     if dmarks is not None:
                         dep_pos.append(dmarks[j])
-        if name is None or pipeline is None:
+        if name is None or (pipeline is None and group is None):
             continue  # reported above; the rest of the group is still checked
-        steps.append(PipelineStep(name, pipeline, params, tuple(deps), description, **run, pool=pool))
+        steps.append(PipelineStep(name, pipeline or "", params, tuple(deps), description, **run, pool=pool, group=group))
         if doc is not None:
             source.steps.append(doc.at(item))
             source.step_fields.append(
@@ -500,3 +498,38 @@ def _steps(c: _Checker, items: list[Any], source: SourceMap, doc: Document | Non
             )
             source.deps.append(dep_pos)
     return steps
+
+
+def _target(c: _Checker, item: dict[str, Any], label: str) -> tuple[str | None, str | None]:
+    """The step's ``pipeline`` and ``group``: exactly one of them (each ``None`` when absent or reported)."""
+    if "pipeline" not in item and "group" not in item:
+        c.add(
+            Code.MISSING_KEY,
+            f"step {label!r} pipeline is required: add 'pipeline: NAME' (or 'group: NAME' to call a group)",
+            c.doc.at(item) if c.doc else (None, None),
+            label,
+        )
+        return None, None
+    found: list[str | None] = []
+    for key in ("pipeline", "group"):
+        value = c.string(item, key, f"step {label!r} {key}", step=label)
+        if value is not None and (not value.strip() or value != value.strip()):
+            c.add(Code.INVALID_VALUE, f"step {label!r}: {key} {value!r} must be a non-empty name without surrounding spaces", c.at(item, key), step=label)
+            value = None
+        found.append(value)
+    pipeline, group = found
+    if "pipeline" in item and "group" in item:
+        c.add(
+            Code.PIPELINE_AND_GROUP,
+            f"step {label!r} has both pipeline and group; a step calls one of them — remove one "
+            "(or make two steps)",
+            c.at(item, "group", of_key=True),
+            label,
+        )
+        return None, None
+    if group is not None:
+        problem = group_name_problem(group)
+        if problem:
+            c.add(Code.INVALID_NAME, f"step {label!r} group: {problem}", c.at(item, "group"), label)
+            return None, None
+    return pipeline, group
