@@ -151,6 +151,10 @@ def check_documents(loaded: Sequence[LoadedGroup], settings: CheckSettings | Non
     settings = settings or CheckSettings()
     documents = list(loaded) + [LoadedGroup(None, 0, g, [], g.name) for g in settings.extra_groups]
     registry = settings.registry
+    from spine.orchestration.nesting import GroupSource
+
+    # a nested group is found among the groups checked first, then in settings.groups
+    known = GroupSource((lg.group for lg in documents if lg.group is not None), GroupSource.of(settings.groups))
     first_seen: dict[str, tuple[str | None, int | None]] = {}
     entries: list[tuple[LoadedGroup, str | None, list[Finding], RunParamUse | None]] = []
     for lg in documents:
@@ -158,7 +162,7 @@ def check_documents(loaded: Sequence[LoadedGroup], settings: CheckSettings | Non
         found = [f.with_context(group=name) for f in lg.findings]
         use = None
         if lg.group is not None:
-            found.extend(_hard_and_lint(lg.group, settings))
+            found.extend(_hard_and_lint(lg.group, settings, known))
             line, column = lg.group.source.group if lg.group.source else (None, None)
             first = first_seen.get(lg.group.name)
             if first is not None:
@@ -185,7 +189,7 @@ def check_documents(loaded: Sequence[LoadedGroup], settings: CheckSettings | Non
             status, note = PlanStatus.INVALID, "the group has errors"
         elif given is not None and use is not None:
             found = [f for f in found if f.code != Code.REQUIRED_PARAM_FROM_RUN]
-            plan, status, note, more = _plan(lg.group, use, params, settings)
+            plan, status, note, more = _plan(lg.group, use, params, settings, known)
             found.extend(more)
         kept = [f for f in found if not (f.severity is Severity.WARNING and f.code in settings.ignore)]
         kept.sort(key=lambda f: (f.line is None, f.line or 0, f.column or 0))
@@ -215,12 +219,12 @@ def check_documents(loaded: Sequence[LoadedGroup], settings: CheckSettings | Non
     )
 
 
-def _hard_and_lint(group: PipelineGroup, settings: CheckSettings) -> list[Finding]:
+def _hard_and_lint(group: PipelineGroup, settings: CheckSettings, groups: Any) -> list[Finding]:
     from spine.orchestration.planner import check_group, validate_group
 
     if settings.lint:
-        return check_group(group, settings.registry)
-    return validate_group(group, settings.registry)
+        return check_group(group, settings.registry, groups=groups)
+    return validate_group(group, settings.registry, groups=groups)
 
 
 def _by_file(checks: Sequence[GroupCheck]) -> tuple[FileCheck, ...]:
@@ -279,7 +283,7 @@ def _unused_findings(
 
 
 def _plan(
-    group: PipelineGroup, use: RunParamUse, params: Mapping[str, Any], settings: CheckSettings
+    group: PipelineGroup, use: RunParamUse, params: Mapping[str, Any], settings: CheckSettings, groups: Any = None
 ) -> tuple[Any, PlanStatus, str | None, list[Finding]]:
     """(plan, status, note, new findings) for a group without errors."""
     from spine.core.errors import GroupError
@@ -292,7 +296,7 @@ def _plan(
         names = ", ".join(sorted(missing))
         return None, PlanStatus.NEEDS_RUN_PARAMS, f"not resolved: run param(s) {names} not given", found
     try:
-        plan = PlanResolver(settings.registry).resolve(group, params, batch_id=settings.batch_id)
+        plan = PlanResolver(settings.registry, groups).resolve(group, params, batch_id=settings.batch_id)
     except GroupError as exc:
         findings = [f.with_context(group=group.name) for f in exc.findings]
         return None, PlanStatus.FAILED, "resolving failed with the run params given", findings

@@ -70,6 +70,9 @@ class CheckSettings:
     batch_id: str | None = None
     #: Groups with no file (registered in Python), checked after the files.
     extra_groups: tuple[PipelineGroup, ...] = ()
+    #: Where steps that call a group find it when it is not among the groups checked: a
+    #: ``GroupRegistry``, a mapping, or a function returning one (``None``: the default registry).
+    groups: Any = field(default=None, hash=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

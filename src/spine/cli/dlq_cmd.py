@@ -104,7 +104,7 @@ def replay_cmd(c: Any, ids: tuple[int, ...], executor: str | None, as_json: bool
                 progress = _progress(_OneStep(), None, c.color)
                 result = replay_dead_letter(
                     store, letter, registry=registry, make_runner=make_runner, cancel=token, on_event=progress.event,
-                    pools=ws.settings.pools, tuning=StoreTuning.from_env(),
+                    pools=ws.settings.pools, tuning=StoreTuning.from_env(), groups=ws.groups,
                 )
                 results.append(result)
                 step = result.step_executions[-1]

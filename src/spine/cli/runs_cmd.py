@@ -85,7 +85,7 @@ def show_cmd(c: Any, run_id: str, as_json: bool, report_path: str | None, db: st
     if report is not None:
         from spine.store import plan_of, replay_plan
 
-        plan = plan_of(stored, None)
+        plan = plan_of(stored, None, ws.groups)
         if summary.parent_run_id is not None:
             plan = replay_plan(plan, result.step_executions[-1].name)
         _write_report(report, result, plan, ws)
@@ -185,7 +185,7 @@ def resume_cmd(c: Any, run_id: str, executor: str | None, max_concurrency: int |
     token = CancelToken()
     with open_store(ws, db) as store:
         stored = store.stored_run(run_id)
-        plan = plan_of(stored, registry)
+        plan = plan_of(stored, registry, ws.groups)
         progress = _progress(plan, None, c.color)
         with _signals(token, grace_seconds if grace_seconds is not None else float(stored.options.get("grace_seconds") or 10.0)), progress:
             result = resume_run(

@@ -63,6 +63,7 @@ class Workspace:
 
         codes = ignore_codes(self.settings.lint_ignore, where=self.settings.lint_ignore_source or "lint.ignore")
         codes |= ignore_codes(ignore, where="--ignore")
+        changes.setdefault("groups", self.groups)  # nested groups: the configured ones, loaded when first needed
         return CheckSettings(registry=self.registry_or_none, limits=self.settings.limits, ignore=codes, **changes)
 
     def groups(self) -> GroupRegistry:

@@ -228,6 +228,8 @@ class _Linter:
         policy = self.group.policy
         if policy.execution is not ExecutionMode.PARALLEL:
             return
+        if any(s.group is not None for s in self.group.steps):
+            return  # a nested group runs several steps where the group shows one: its width is the plan's
         n = len(a.order)
         widest = max((len(g) for g in a.generations), default=0)
         if widest == 1:
@@ -293,7 +295,7 @@ class _Linter:
         for name, i in self.index.items():
             step = self.group.steps[i]
             params = step.params if type(step.params) is dict or isinstance(step.params, Mapping) else None
-            if params is None or not isinstance(step.pipeline, str):
+            if params is None or not isinstance(step.pipeline, str) or step.group is not None:
                 continue
             if per_step_default - params.keys() or any(_mentions_step(v) for v in params.values()):
                 continue  # a template renders differently for each step

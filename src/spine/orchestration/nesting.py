@@ -19,7 +19,7 @@ This module holds what the expansion needs before any params are rendered:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -59,10 +59,19 @@ class GroupSource:
     def __init__(
         self,
         groups: Iterable[PipelineGroup] = (),
-        fallback: GroupRegistry | Mapping[str, PipelineGroup] | None = None,
+        fallback: GroupSource | GroupRegistry | Mapping[str, PipelineGroup] | Callable[[], GroupRegistry] | None = None,
     ) -> None:
         self._own = {g.name: g for g in groups}
-        self._fallback = fallback
+        self._fallback_or_maker = fallback
+
+    @property
+    def _fallback(self) -> GroupSource | GroupRegistry | Mapping[str, PipelineGroup] | None:
+        # a callable is called once, at the first name not among the given groups (the CLI
+        # loads the configured group files only when a nested group is not in the file checked)
+        fb = self._fallback_or_maker
+        if callable(fb) and not isinstance(fb, Mapping) and not hasattr(fb, "get"):
+            fb = self._fallback_or_maker = fb()
+        return fb  # type: ignore[return-value]
 
     @classmethod
     def of(cls, groups: GroupSource | GroupRegistry | Mapping[str, PipelineGroup] | Iterable[PipelineGroup] | None) -> GroupSource:
@@ -75,7 +84,7 @@ class GroupSource:
             return cls(fallback=default_group_registry)
         from spine.orchestration.registry import GroupRegistry
 
-        if isinstance(groups, (GroupRegistry, Mapping)):
+        if isinstance(groups, (GroupRegistry, Mapping)) or callable(groups):
             return cls(fallback=groups)
         return cls(groups)
 
@@ -84,14 +93,19 @@ class GroupSource:
         if found is not None:
             return found
         fb = self._fallback
+        if isinstance(fb, GroupSource):
+            return fb.get(name)
         if fb is None or name not in fb:
             return None
-        return fb.get(name) if hasattr(fb, "get") else None
+        return fb.get(name)
 
     def names(self) -> list[str]:
+        """Every name this source knows (for did-you-mean)."""
         names = set(self._own)
         fb = self._fallback
-        if isinstance(fb, Mapping):
+        if isinstance(fb, GroupSource):
+            names.update(fb.names())
+        elif isinstance(fb, Mapping):
             names.update(fb)
         elif fb is not None:
             names.update(g.name for g in fb)

@@ -201,13 +201,14 @@ def _sleep(seconds: float, cancel: CancelToken) -> None:
         time.sleep(min(0.1, left))
 
 
-def plan_of(stored: Any, registry: Any) -> Any:
-    """The plan a stored run ran: its own definition, params and batch id, resolved again."""
+def plan_of(stored: Any, registry: Any, groups: Any = None) -> Any:
+    """The plan a stored run ran: its own definition, params and batch id, resolved again
+    (groups its steps call are looked up in ``groups``, as they are now)."""
     from spine.orchestration.models import PipelineGroup
     from spine.orchestration.planner import PlanResolver
 
     group = PipelineGroup.from_dict(stored.definition)
-    return PlanResolver(registry).resolve(group, stored.params, batch_id=stored.batch_id)
+    return PlanResolver(registry, groups).resolve(group, stored.params, batch_id=stored.batch_id)
 
 
 def resume_run(
@@ -272,6 +273,7 @@ def replay_dead_letter(
     on_event: Callable[[RunEvent], None] | None = None,
     pools: Mapping[str, int] | None = None,
     tuning: StoreTuning | None = None,
+    groups: Any = None,
 ) -> GroupExecutionResult:
     """Run the dead-lettered step again as a new run linked to its original run; on
     success the entry is resolved (in the same transaction as the step's completion)."""
@@ -280,7 +282,7 @@ def replay_dead_letter(
     if letter.status is not DeadLetterStatus.OPEN:
         raise RunStateError(letter.run_id, f"dead letter {letter.id} ({letter.step!r}) is already resolved (by {letter.resolved_by}); nothing to replay")
     stored = store.stored_run(letter.run_id)
-    plan = replay_plan(plan_of(stored, registry), letter.step)
+    plan = replay_plan(plan_of(stored, registry, groups), letter.step)
     state = store.resume_state(letter.run_id)
     inputs = {s.name: state.completed[s.name] for s in plan.steps[:-1] if s.name in state.completed}
     missing = [s.name for s in plan.steps[:-1] if s.name not in inputs]
