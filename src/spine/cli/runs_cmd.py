@@ -106,10 +106,19 @@ def _show_text(summary: Any, result: Any, color: bool) -> None:
         click.echo(f"  fired by schedule {safe(summary.schedule)} for logical date {when(summary.logical_date)}")
     if result.message:
         click.echo(f"  {safe(result.message)}")
+    shown: tuple[Any, ...] = ()  # the nested groups whose heading is printed
     for s in result.step_executions:
+        # a nested group's steps are consecutive in plan order: a heading when one starts,
+        # and its steps indented under it (two spaces a level)
+        common = 0
+        while common < min(len(shown), len(s.nesting)) and shown[common] == s.nesting[common]:
+            common += 1
+        for depth, level in enumerate(s.nesting[common:], start=common):
+            click.echo(f"  {'  ' * depth}▸ {safe(level.step)}  (group {safe(level.group)} v{level.version})")
+        shown = s.nesting
         status = s.status.value
         tag = colour(f"{status:<9}", _TONES.get(status, "yellow"), enabled=color)
-        parts = [f"  {tag} {safe(s.name)}"]
+        parts = [f"  {'  ' * len(s.nesting)}{tag} {safe(s.name)}"]
         if s.duration_s is not None:
             parts.append(f"  {s.duration_s:.2f} s")
         if s.attempts > 1:

@@ -119,6 +119,8 @@ class StepExecution:
     history: tuple[AttemptRecord, ...] = ()
     #: The tail of what the step printed (stdout and stderr), bounded.
     output: str = ""
+    #: Where a step of a nested group came from, outermost first (``NestedIn``s; empty at the top level).
+    nesting: tuple[Any, ...] = ()
 
     @property
     def duration_s(self) -> float | None:
@@ -138,6 +140,7 @@ class StepExecution:
             "reason": self.reason,
             "history": [a.to_dict() for a in self.history],
             "output": self.output,
+            **({"nesting": [n.to_dict() for n in self.nesting]} if self.nesting else {}),
         }
 
     @classmethod
@@ -154,7 +157,17 @@ class StepExecution:
             reason=data.get("reason"),
             history=tuple(AttemptRecord.from_dict(a) for a in data.get("history") or ()),
             output=data.get("output") or "",
+            nesting=nesting_from(data.get("nesting")),
         )
+
+
+def nesting_from(data: Any) -> tuple[Any, ...]:
+    """``NestedIn``s from their dicts (``None`` or empty: top level)."""
+    if not data:
+        return ()
+    from spine.orchestration.nesting import NestedIn
+
+    return tuple(NestedIn.from_dict(n) for n in data)
 
 
 @dataclass(frozen=True, slots=True)

@@ -490,7 +490,7 @@ class _Run:
                     started_at=self.first_start[i], finished_at=self.last_end[i],
                     error=self.errors[i] if step_status is StepStatus.FAILED else None,
                     result=self.results[i] if step_status is StepStatus.COMPLETED else None,
-                    reason=sched.reason[i], history=tuple(self.history[i]), output=self.output[i],
+                    reason=sched.reason[i], history=tuple(self.history[i]), output=self.output[i], nesting=s.nesting,
                 )
             )
         status = group_status(sched.status, self.on_failure, user_cancelled=self.user_cancelled)

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from spine.orchestration.models import GroupRunStatus, StepStatus
-from spine.runner.results import AttemptRecord, GroupExecutionResult, StepError, StepExecution
+from spine.runner.results import AttemptRecord, GroupExecutionResult, StepError, StepExecution, nesting_from
 from spine.store import codec
 from spine.store.engine import WRITE, display_url, make_engine, resolve_url, retrying
 from spine.store.errors import (
@@ -336,7 +336,7 @@ class RunStore:
                     run_id=run_id, kind=kind.value, group_name=group.name, group_version=group.version,
                     definition_id=definition_id, batch_id=plan.batch_id, params=codec.encode(dict(plan.params)),
                     options=dict(options), status=_RUNNING, message=None, executor=executor,
-                    step_count=len(plan.steps), plan_steps=[[s.name, s.pipeline] for s in plan.steps],
+                    step_count=len(plan.steps), plan_steps=[_plan_step(s) for s in plan.steps],
                     started_at=now, finished_at=None, host=owner.host, pid=owner.pid, owner=owner.token,
                     heartbeat_at=now, lease_expires_at=now + dt.timedelta(seconds=owner.lease_seconds),
                     cancel_requested_at=None, cancel_reason=None, resumes=0, parent_run_id=parent_run_id,
@@ -581,6 +581,14 @@ def _summary(row: Mapping[Any, Any], now: dt.datetime) -> RunSummary:
     )
 
 
+def _plan_step(step: Any) -> list[Any]:
+    """A plan step as ``group_runs.plan_steps`` keeps it: ``[name, pipeline]``, and for a
+    step of a nested group its nesting as a third item (so ``runs show`` can group it)."""
+    if step.nesting:
+        return [step.name, step.pipeline, [n.to_dict() for n in step.nesting]]
+    return [step.name, step.pipeline]
+
+
 def _ago(t: dt.datetime, now: dt.datetime) -> str:
     return f"{max(0.0, (now - t).total_seconds()):.0f} s ago"
 
@@ -594,10 +602,11 @@ def _result(run: Mapping[Any, Any], rows: Sequence[Any], now: dt.datetime) -> Gr
     statuses = {s.value: s for s in StepStatus}
     running, failed, completed = StepStatus.RUNNING, StepStatus.FAILED, StepStatus.COMPLETED
     execs = []
-    for name, pipeline in run["plan_steps"]:
+    for name, pipeline, *more in run["plan_steps"]:
+        nesting = nesting_from(more[0]) if more else ()
         mine = per_step.get(name)
         if not mine:
-            execs.append(StepExecution(name=name, pipeline=pipeline))
+            execs.append(StepExecution(name=name, pipeline=pipeline, nesting=nesting))
             continue
         history = tuple(
             AttemptRecord(attempt, statuses[status], started, finished, StepError.from_dict(error) if error else None)
@@ -613,7 +622,7 @@ def _result(run: Mapping[Any, Any], rows: Sequence[Any], now: dt.datetime) -> Gr
                 finished_at=last_finished if status is not running else None,
                 error=StepError.from_dict(last_error) if last_error and status is failed else None,
                 result=last_result if status is completed else None,
-                reason=last_reason, history=history, output=last_output or "",
+                reason=last_reason, history=history, output=last_output or "", nesting=nesting,
             )
         )
     message = summary.message
