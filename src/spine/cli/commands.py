@@ -302,7 +302,7 @@ def graph(ws: Workspace, target: str, fmt: str, direction: str, group_name: str 
     if group is None:
         return _report_invalid([f for lg in loaded for f in lg.findings], False, color)
     _, gc = _check_target(ws, group, loaded)
-    view = build_graph_view(group)
+    view = build_graph_view(group, groups=ws.nested_groups(loaded))
     if fmt == "mermaid":
         text = to_mermaid(view, direction=direction)
     else:
@@ -323,6 +323,7 @@ def graph(ws: Workspace, target: str, fmt: str, direction: str, group_name: str 
 def report(ws: Workspace, paths: Sequence[str], output: str, param_items: Sequence[str], direction: str, svg: bool, strict: bool, ignore: Sequence[str] = ()) -> int:
     from contextlib import ExitStack
 
+    from spine.orchestration.loader import LoadedGroup
     from spine.render.report import GraphSource, build_report, graph_source, write_report, write_site
     from spine.render.svg import Drawing, Graphviz, Picture
 
@@ -336,7 +337,8 @@ def report(ws: Workspace, paths: Sequence[str], output: str, param_items: Sequen
             # Graphviz first: as soon as the files are read, each group's DOT is built and
             # handed to `dot`, so the layouts run while the groups are checked, planned and
             # their pages rendered.
-            sources = [graph_source(g, direction=direction) for g in groups]
+            nested = ws.nested_groups([LoadedGroup(None, 0, g, [], g.name) for g in groups])
+            sources = [graph_source(g, direction=direction, groups=nested) for g in groups]
             drawings: Sequence[Drawing | Picture] = graphviz.draw_all([s.dot for s in sources]) if graphviz else [not_drawn] * len(sources)
             for g, source, drawing in zip(groups, sources, drawings, strict=True):
                 started[id(g)] = (g, source, drawing)

@@ -82,6 +82,13 @@ class Workspace:
             self._groups = registry
         return self._groups
 
+    def nested_groups(self, loaded: Sequence[LoadedGroup] = ()) -> Any:
+        """Where steps that call a group find it: the groups ``loaded`` (read with the
+        target), then the configured ones (loaded only when a name is not among them)."""
+        from spine.orchestration.nesting import GroupSource
+
+        return GroupSource((lg.group for lg in loaded if lg.group is not None), self.groups)
+
     def read_stdin(self) -> list[LoadedGroup]:
         """Every document of the YAML piped to stdin, labelled ``<stdin>``; read once
         (at most the file size limit plus one byte), then remembered."""

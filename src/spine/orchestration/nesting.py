@@ -254,4 +254,55 @@ def check_nesting(
     return findings
 
 
-__all__ = ["MAX_EXPANDED_STEPS", "GroupSource", "NestedIn", "check_nesting", "has_nesting"]
+def flatten(group: PipelineGroup, groups: GroupSource | None = None) -> tuple[PipelineGroup, dict[str, tuple[NestedIn, ...]]] | None:
+    """``group`` with its nested groups expanded as the planner expands them — names,
+    pipelines and dependencies only, no params rendered (for drawing a group without run
+    params) — and each expanded step's nesting. ``None`` when the nesting or a graph of
+    the composition has a problem (the checks report it; a drawing then shows ``group``
+    as written)."""
+    from dataclasses import replace
+
+    from spine.orchestration.graph import analyze
+    from spine.orchestration.models import PipelineStep
+
+    source = groups if groups is not None else GroupSource.of(None)
+    if check_nesting(group, source):
+        return None
+    nesting: dict[str, tuple[NestedIn, ...]] = {}
+
+    def expand(g: PipelineGroup, prefix: str, levels: tuple[NestedIn, ...]) -> list[PipelineStep] | None:
+        a = analyze(g)
+        if not a.ok:
+            return None
+        index = {s.name: s for s in g.steps}
+        leaves: dict[str, tuple[str, ...]] = {}
+        out: list[PipelineStep] = []
+        for name in a.order:
+            step = index[name]
+            deps = tuple(dict.fromkeys(x for d in step.depends_on for x in leaves.get(d, (prefix + d,))))
+            if step.group is None:
+                out.append(PipelineStep(prefix + name, step.pipeline, step.params, deps, step.description))
+                nesting[prefix + name] = levels
+                continue
+            inner = source.get(step.group)
+            if inner is None or inner.name == g.name:
+                return None
+            sub = expand(inner, f"{prefix}{name}/", (*levels, NestedIn(prefix + name, inner.name, inner.version)))
+            if sub is None:
+                return None
+            depended = {d for s in sub for d in s.depends_on}
+            out.extend(s if s.depends_on else replace(s, depends_on=deps) for s in sub)
+            leaves[name] = tuple(s.name for s in sub if s.name not in depended)
+        return out
+
+    steps = expand(group, "", ())
+    if steps is None or len({s.name for s in steps}) != len(steps):
+        return None
+    flat = PipelineGroup(
+        name=group.name, steps=tuple(steps), version=group.version, domain=group.domain,
+        description=group.description, tags=group.tags, defaults=group.defaults, policy=group.policy,
+    )
+    return flat, nesting
+
+
+__all__ = ["MAX_EXPANDED_STEPS", "GroupSource", "NestedIn", "check_nesting", "flatten", "has_nesting"]

@@ -120,6 +120,7 @@ def to_dot(
     node_attr = {"shape": "box", "style": "rounded,filled", "fillcolor": "#f6f8fa", "color": "#57606a", "fontname": "Helvetica", "fontsize": "11"}
     edge_attr = {"color": "#57606a", "arrowsize": "0.7"}
     out = ["digraph spine {\n", f"\tgraph [{_a_list(graph_attr)}]\n", f"\tnode [{_a_list(node_attr)}]\n", f"\tedge [{_a_list(edge_attr)}]\n"]
+    node_lines: dict[str, str] = {}
     for n in view.nodes:
         if n.kind is NodeKind.GHOST:
             kind = "ghost"
@@ -138,17 +139,53 @@ def to_dot(
             _decorate(attrs, classes, n, deco)
             attrs["class"] = " ".join(classes)
             label = attrs.pop("label")
-        out.append(f"\t{_quote(n.id)} [{_a_list(attrs, label=label)}]\n")
-    for gen in view.generations:
+        if n.clusters:
+            attrs["class"] += "".join(f" in-{c}" for c in n.clusters)
+        node_lines[n.id] = f"\t{_quote(n.id)} [{_a_list(attrs, label=label)}]\n"
+    if view.clusters:
+        out.extend(_clustered(view, node_lines))
+    else:
+        out.extend(node_lines.values())
+    for gen in view.generations if not view.clusters else ():  # rank=same across clusters upsets dot's layout
         if len(gen) > 1:
             out.append("\t{\n\t\trank=same\n")
             out.extend(f"\t\t{_quote(nid)}\n" for nid in gen)
             out.append("\t}\n")
+    inside = {n.id: n.clusters for n in view.nodes} if view.clusters else {}
     for e in view.edges:
         attrs = {**_EDGE_STYLE[e.kind], "id": f"edge-{e.source}-{e.target}"}
+        shared = [c for c in inside.get(e.source, ()) if c in inside.get(e.target, ())]
+        if shared:  # an edge inside a nested group folds with it
+            attrs["class"] += "".join(f" in-{c}" for c in shared)
         out.append(f"\t{_quote(e.source)} -> {_quote(e.target)} [{_a_list(attrs)}]\n")
     out.append("}\n")
     return "".join(out)
+
+
+def _clustered(view: GraphView, node_lines: Mapping[str, str]) -> list[str]:
+    """The node lines with each nested group's nodes inside ``subgraph cluster_<id>``,
+    clusters nested as the groups are; the label says the calling step and the group."""
+    members: dict[str | None, list[str]] = {}
+    for n in view.nodes:
+        members.setdefault(n.clusters[-1] if n.clusters else None, []).append(n.id)
+    children: dict[str | None, list[Any]] = {}
+    for c in view.clusters:
+        children.setdefault(c.parent, []).append(c)
+    out: list[str] = []
+
+    def emit(cid: str | None, indent: str) -> None:
+        for nid in members.get(cid, ()):
+            out.append(indent + node_lines[nid][1:])
+        for c in children.get(cid, ()):
+            label = f'<<b>{_html_text(c.step)}</b><br/><font point-size="9" color="#57606a">group {_html_text(c.group)} v{c.version}</font>>'
+            attrs = {"id": f"cluster-{c.id}", "class": "cluster", "style": "rounded,dashed", "color": "#8c959f", "fontsize": "11", "labeljust": "l", "tooltip": escstring(f"{c.step}: group {c.group} v{c.version}", tooltip=True)}
+            out.append(f"{indent}subgraph {_quote('cluster_' + c.id)} {{\n")
+            out.append(f"{indent}\tgraph [{_a_list(attrs, label=label)}]\n")
+            emit(c.id, indent + "\t")
+            out.append(f"{indent}}}\n")
+
+    emit(None, "\t")
+    return out
 
 
 _NODE_STYLE: dict[str, dict[str, str]] = {

@@ -25,6 +25,8 @@ with Mermaid's own renderer.
 
 from __future__ import annotations
 
+from typing import Any
+
 from spine.core.escape import MERMAID_SPLIT, mermaid_label
 from spine.render.view import Direction, EdgeKind, GraphView, NodeKind
 
@@ -44,15 +46,36 @@ def to_mermaid(view: GraphView, *, direction: str = "TB") -> str:
     """Mermaid flowchart for ``view``: critical path thick, cycles red, ghosts dashed."""
     direction = Direction.of(direction)
     lines = [f"flowchart {direction}"]
+    node_lines: dict[str, str] = {}
     for n in view.nodes:
         if n.kind is NodeKind.GHOST:
-            lines.append(f'    {n.id}["missing: {escape_label(n.name)}"]:::ghost')
+            node_lines[n.id] = f'{n.id}["missing: {escape_label(n.name)}"]:::ghost'
             continue
         label = escape_label(n.name)
         if n.pipeline:
             label += f"<br/><small>{escape_label(n.pipeline)}</small>"
         cls = ":::cycle" if n.in_cycle else ":::critical" if n.critical else ""
-        lines.append(f'    {n.id}["{label}"]{cls}')
+        node_lines[n.id] = f'{n.id}["{label}"]{cls}'
+    if view.clusters:
+        # a nested group is a subgraph (ids generated, the title escaped like a label)
+        members: dict[str | None, list[str]] = {}
+        for n in view.nodes:
+            members.setdefault(n.clusters[-1] if n.clusters else None, []).append(n.id)
+        children: dict[str | None, list[Any]] = {}
+        for c in view.clusters:
+            children.setdefault(c.parent, []).append(c)
+
+        def emit(cid: str | None, indent: str) -> None:
+            lines.extend(indent + node_lines[nid] for nid in members.get(cid, ()))
+            for c in children.get(cid, ()):
+                title = f"{escape_label(c.step)}<br/><small>group {escape_label(c.group)} v{c.version}</small>"
+                lines.append(f'{indent}subgraph {c.id} ["{title}"]')
+                emit(c.id, indent + "    ")
+                lines.append(f"{indent}end")
+
+        emit(None, "    ")
+    else:
+        lines.extend(f"    {line}" for line in node_lines.values())
     red: list[int] = []
     for i, e in enumerate(view.edges):
         arrow = {EdgeKind.CRITICAL: "==>", EdgeKind.MISSING: "-.->"}.get(e.kind, "-->")

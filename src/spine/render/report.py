@@ -35,7 +35,7 @@ from spine.core.findings import Finding, Severity
 from spine.orchestration.models import PipelineGroup, PipelineStep
 from spine.render.htmlkit import asset, environment, inline_picture, picture_note
 from spine.render.svg import Drawing, Picture
-from spine.render.view import EdgeKind, GraphView, NodeKind, build_graph_view
+from spine.render.view import ClusterView, EdgeKind, GraphView, NodeKind, build_graph_view
 
 _SLUG = re.compile(r"[^A-Za-z0-9_.-]+")
 #: Where a page shell's picture goes; autoescaped text can never produce a ``<!--``.
@@ -51,6 +51,16 @@ class ParamRow:
 
 
 @dataclass(frozen=True, slots=True)
+class FoldHead:
+    """The heading row of a nested group in the step table (its fold/unfold button)."""
+
+    cluster: ClusterView
+    #: The ids of the nested groups around this one, space-separated (folding one hides this heading).
+    inside: str
+    depth: int
+
+
+@dataclass(frozen=True, slots=True)
 class StepRow:
     id: str
     name: str
@@ -63,6 +73,14 @@ class StepRow:
     in_cycle: bool = False
     description: str | None = None
     findings: int = 0
+    #: The nested groups (cluster ids, outermost first) the step is in.
+    clusters: tuple[str, ...] = ()
+    #: The nested groups whose first step this is: a fold/unfold heading goes before the row.
+    heads: tuple[FoldHead, ...] = ()
+
+    @property
+    def inside(self) -> str:
+        return " ".join(self.clusters)
 
 
 class Mark(enum.Enum):
@@ -89,6 +107,8 @@ class GraphSource:
     dot: str
     direction: str
     layout_reduced: str | None = None
+    #: The group with its nested groups expanded (``None``: it has none, or they could not be expanded).
+    expanded: PipelineGroup | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,16 +221,22 @@ def slug(name: str, taken: set[str] | None = None) -> str:
     return out
 
 
-def graph_source(group: PipelineGroup, *, direction: str = "TB") -> GraphSource:
-    """The group's graph analysis, view and DOT text: what Graphviz needs, and nothing more."""
+def graph_source(group: PipelineGroup, *, direction: str = "TB", groups: Any = None) -> GraphSource:
+    """The group's graph analysis, view and DOT text: what Graphviz needs, and nothing more.
+
+    A group whose steps call groups is drawn expanded, a cluster per nested group (looked
+    up in ``groups``, as the planner does), unless its nesting has a problem."""
     from spine.orchestration.graph import analyze
+    from spine.orchestration.nesting import GroupSource, flatten, has_nesting
     from spine.render.dot import layout_effort, to_dot
 
-    analysis = analyze(group)
-    view = build_graph_view(group, analysis)
+    flat = flatten(group, GroupSource.of(groups)) if has_nesting(group) else None
+    expanded = flat[0] if flat is not None else None
+    analysis = analyze(expanded or group)
+    view = build_graph_view(expanded or group, analysis, nesting=flat[1] if flat is not None else None)
     effort = layout_effort(len(view.nodes), len(view.edges))
     dot = to_dot(view, direction=direction, effort=effort)
-    return GraphSource(group.name, analysis, view, dot, direction, effort.reason if effort.reduced else None)
+    return GraphSource(group.name, analysis, view, dot, direction, effort.reason if effort.reduced else None, expanded)
 
 
 def build_report(
@@ -241,6 +267,8 @@ def build_report(
     elif source.group != group.name:
         raise ValueError(f"source was built for group {source.group!r}, not {group.name!r}")
     analysis, view = source.analysis, source.view
+    shown = source.expanded or group  # the steps as they run: nested groups expanded
+    clusters = {c.id: c for c in view.clusters}
     ids = {n.name: n.id for n in view.nodes if n.kind is NodeKind.STEP}
     per_step: dict[str, int] = {}
     for f in findings:
@@ -250,7 +278,7 @@ def build_report(
     order = {name: i for i, name in enumerate(analysis.order)}
     rows: list[StepRow] = []
     seen: set[str] = set()
-    for step in group.steps:
+    for step in shown.steps:
         if step.name in seen:
             continue
         seen.add(step.name)
@@ -262,7 +290,8 @@ def build_report(
             )
         else:
             spec = registry.get(step.pipeline) if registry is not None else None
-            merged, sources = _merge(group.defaults, run_params or {}, step.params, spec)
+            nested = bool(nodes[nid].clusters)  # a nested step's defaults and run params are its group's
+            merged, sources = _merge({} if nested else group.defaults, {} if nested else run_params or {}, step.params, spec)
             params = tuple(ParamRow(k, v, sources[k].layer.value, sources[k].template) for k, v in merged.items())
         n = nodes[nid]
         rows.append(
@@ -278,9 +307,17 @@ def build_report(
                 in_cycle=n.in_cycle,
                 description=step.description,
                 findings=per_step.get(step.name, 0),
+                clusters=n.clusters,
             )
         )
     rows.sort(key=lambda r: (r.sequence_order is None, r.sequence_order if r.sequence_order is not None else 0))
+    if clusters:  # a nested group's steps are consecutive in plan order: a heading before its first
+        opened: set[str] = set()
+        for k, r in enumerate(rows):
+            new = tuple(FoldHead(clusters[c], " ".join(r.clusters[:d]), d) for d, c in enumerate(r.clusters) if c not in opened)
+            opened.update(r.clusters)
+            if new:
+                rows[k] = replace(r, heads=new)
 
     graphic = Graphic(
         dot=source.dot,
@@ -290,7 +327,7 @@ def build_report(
     )
 
     first: dict[str, PipelineStep] = {}
-    for step in group.steps:
+    for step in shown.steps:
         first.setdefault(step.name, step)
     lineage = tuple(
         {

@@ -2,7 +2,8 @@
 
 An *invalid* group is still drawn, so a person can see the problem: edges inside a
 dependency cycle (and self-dependencies) are ``CYCLE`` edges, a dependency on a step that
-does not exist becomes a ``GHOST`` node joined by a ``MISSING`` edge. Node ids are
+does not exist becomes a ``GHOST`` node joined by a ``MISSING`` edge. A nested group is a
+:class:`ClusterView` around its steps. Node ids are
 generated (``n0``, ``n1``, ``g0`` …): names never appear in a renderer's syntax, only in
 escaped labels.
 """
@@ -10,10 +11,13 @@ escaped labels.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from spine.orchestration.graph import GraphAnalysis, analyze
 from spine.orchestration.models import PipelineGroup
+from spine.orchestration.nesting import GroupSource, NestedIn, flatten, has_nesting
 
 
 class NodeKind(enum.Enum):
@@ -71,6 +75,21 @@ class NodeView:
     critical: bool = False
     in_cycle: bool = False
     index: int = -1
+    #: The ids of the nested-group clusters the node is in, outermost first.
+    clusters: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterView:
+    """A nested group drawn as a box around its steps (DOT cluster, Mermaid subgraph)."""
+
+    id: str
+    #: The calling step's planned name: the prefix of the steps inside.
+    step: str
+    group: str
+    version: int
+    #: The id of the cluster this one is inside (``None`` at the top level).
+    parent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +108,8 @@ class GraphView:
     generations: tuple[tuple[str, ...], ...]
     critical_path: tuple[str, ...]
     valid: bool
+    #: Nested groups, parents before children (empty for a group without ``group:`` steps).
+    clusters: tuple[ClusterView, ...] = ()
 
     @property
     def widest_generation(self) -> int:
@@ -106,10 +127,27 @@ def display(text: str) -> str:
     return visible(text)
 
 
-def build_graph_view(group: PipelineGroup, analysis: GraphAnalysis | None = None) -> GraphView:
-    """The view of ``group`` (analysed now unless ``analysis`` is given)."""
+def build_graph_view(
+    group: PipelineGroup,
+    analysis: GraphAnalysis | None = None,
+    *,
+    groups: Any = None,
+    nesting: Mapping[str, tuple[NestedIn, ...]] | None = None,
+) -> GraphView:
+    """The view of ``group`` (analysed now unless ``analysis`` is given).
+
+    A group whose steps call groups is drawn expanded, each nested group a cluster
+    (nested groups are looked up in ``groups``, as the planner does), unless the nesting
+    has a problem: then it is drawn as written. ``nesting`` says the group is expanded
+    already (a plan's steps) and where each step came from.
+    """
     import networkx as nx
 
+    if nesting is None and has_nesting(group):
+        flat = flatten(group, GroupSource.of(groups))
+        if flat is not None:
+            group, nesting = flat
+            analysis = None
     a = analysis or analyze(group)
     index: dict[str, int] = {}
     for i, s in enumerate(group.steps):
@@ -128,19 +166,29 @@ def build_graph_view(group: PipelineGroup, analysis: GraphAnalysis | None = None
         cycle_edges = {(u, v) for u, v in a.graph.edges if u in in_cycle and v in in_cycle}
         in_cycle |= set(a.self_dependencies)
 
+    cluster_of: dict[str, ClusterView] = {}  # by calling step
+    for levels in (nesting or {}).values():
+        parent = None
+        for level in levels:
+            c = cluster_of.get(level.step)
+            if c is None:
+                c = cluster_of[level.step] = ClusterView(f"c{len(cluster_of)}", level.step, level.group, level.version, parent)
+            parent = c.id
     nodes: list[NodeView] = []
     for name, i in index.items():
         step = group.steps[i]
+        levels = nesting.get(name, ()) if nesting else ()
         nodes.append(
             NodeView(
                 id=ids[name],
                 name=name,
-                pipeline=step.pipeline,
+                pipeline=step.pipeline if step.group is None else f"group {step.group}",
                 kind=NodeKind.STEP,
                 generation=a.generation.get(name),
                 critical=name in critical,
                 in_cycle=name in in_cycle,
                 index=i,
+                clusters=tuple(cluster_of[lv.step].id for lv in levels),
             )
         )
     edges: list[EdgeView] = []
@@ -169,4 +217,5 @@ def build_graph_view(group: PipelineGroup, analysis: GraphAnalysis | None = None
         generations=generations,
         critical_path=tuple(ids[n] for n in a.critical_path),
         valid=a.ok,
+        clusters=tuple(cluster_of.values()),
     )

@@ -101,6 +101,35 @@
   });
   window.spineSelect = select;
 
+  // Fold and unfold nested groups: a folded group's rows are hidden in the step table and
+  // its steps (and the edges between them) in the picture; its box and heading stay.
+  var folded = {};
+  function insideOf(el) {
+    var ids = (el.getAttribute("data-in") || "").split(" ").filter(Boolean);
+    (el.getAttribute("class") || "").split(/\s+/).forEach(function (c) { if (/^in-c\d+$/.test(c)) ids.push(c.slice(3)); });
+    return ids;
+  }
+  function hiddenBy(el) { return insideOf(el).some(function (c) { return folded[c]; }); }
+  function applyFolds() {
+    document.querySelectorAll("#step-table tr[data-in]").forEach(function (tr) { tr.hidden = hiddenBy(tr); });
+    document.querySelectorAll("#svg .node, #svg .edge").forEach(function (g) { g.classList.toggle("folded", hiddenBy(g)); });
+    document.querySelectorAll("button.fold").forEach(function (b) {
+      var c = b.getAttribute("data-fold");
+      b.setAttribute("aria-expanded", folded[c] ? "false" : "true");
+      b.textContent = folded[c] ? "▸" : "▾";
+      var box = document.getElementById("cluster-" + c);
+      if (box) box.classList.toggle("folded-group", !!folded[c]);
+    });
+  }
+  function toggleFold(c) { folded[c] = !folded[c]; applyFolds(); }
+  document.querySelectorAll("button.fold").forEach(function (b) {
+    b.addEventListener("click", function (e) { e.stopPropagation(); toggleFold(b.getAttribute("data-fold")); });
+  });
+  document.querySelectorAll("#svg g.cluster").forEach(function (g) {
+    g.addEventListener("click", function () { toggleFold(g.id.replace(/^cluster-/, "")); });
+  });
+  window.spineFold = toggleFold;
+
   // Pan and zoom by moving the SVG's viewBox: wheel or +/- to zoom (around the pointer),
   // drag or arrow keys to pan, 0 or "reset" for the whole graph. Without script the
   // picture keeps its natural size in a scrolling box.
