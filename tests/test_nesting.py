@@ -341,3 +341,14 @@ class TestCli:
         step = next(s for s in json.loads(js)["steps"] if s["name"] == "prices/fetch")
         assert step["nesting"] == [{"step": "prices", "group": "market_data.daily_prices", "version": 1}]
         assert step["status"] == "completed"
+
+    def test_run_report_shows_the_nesting(self, repo: Path, invoke, tmp_path: Path) -> None:
+        """The run report of a composition has a heading per nested group, indented steps and a clustered graph."""
+        out_file = tmp_path / "run.html"
+        code, out, err = invoke("group", "run", "market.wide_refresh", "--param", "week_ending=2024-01-05", "--executor", "inline", "--report", str(out_file))
+        assert code == 0, err
+        html = out_file.read_text()
+        assert html.count('<tr class="nested-head">') == 3
+        assert html.count('data-depth="1"') == 15
+        assert "group finra.weekly_refresh v1" in html
+        assert 'subgraph cluster_c0' in html or 'id="cluster-c0"' in html or "cluster&#45;c0" in html

@@ -178,7 +178,7 @@ def _clustered(view: GraphView, node_lines: Mapping[str, str]) -> list[str]:
             out.append(indent + node_lines[nid][1:])
         for c in children.get(cid, ()):
             label = f'<<b>{_html_text(c.step)}</b><br/><font point-size="9" color="#57606a">group {_html_text(c.group)} v{c.version}</font>>'
-            attrs = {"id": f"cluster-{c.id}", "class": "cluster", "style": "rounded,dashed", "color": "#8c959f", "fontsize": "11", "labeljust": "l", "tooltip": escstring(f"{c.step}: group {c.group} v{c.version}", tooltip=True)}
+            attrs = {"id": f"cluster-{c.id}", "style": "rounded,dashed", "color": "#8c959f", "fontsize": "11", "labeljust": "l", "tooltip": escstring(f"{c.step}: group {c.group} v{c.version}", tooltip=True)}
             out.append(f"{indent}subgraph {_quote('cluster_' + c.id)} {{\n")
             out.append(f"{indent}\tgraph [{_a_list(attrs, label=label)}]\n")
             emit(c.id, indent + "\t")

@@ -212,6 +212,11 @@ class StepRow:
     result: Clipped | None = None
     #: Steps skipped because this one failed (its dependents, transitively).
     skipped: tuple[SkippedStep, ...] = ()
+    #: Nested groups that start at this step: ``(calling step, group and version, depth)``,
+    #: shown as headings before its row (names made visible, escaped by the template).
+    heads: tuple[tuple[str, str, int], ...] = ()
+    #: How many nested groups the step is in (its row is indented that much).
+    depth: int = 0
 
     @property
     def retried(self) -> bool:
@@ -372,7 +377,13 @@ class _PlanIndex:
 def _index(plan: ExecutionPlan) -> _PlanIndex:
     """The plan's graph view is drawn without the critical-path emphasis: in a run report
     colour means status, and a blue path would read as "running"."""
-    view = build_graph_view(plan.group)
+    if any(p.nesting for p in plan.steps):  # the plan's steps are expanded already: draw them, clustered
+        from spine.orchestration.models import PipelineGroup, PipelineStep
+
+        flat = PipelineGroup(name=plan.group.name, steps=tuple(PipelineStep(p.name, p.pipeline, depends_on=p.depends_on) for p in plan.steps))
+        view = build_graph_view(flat, nesting={p.name: p.nesting for p in plan.steps})
+    else:
+        view = build_graph_view(plan.group)
     view = replace(
         view,
         nodes=tuple(replace(n, critical=False) for n in view.nodes),
@@ -563,8 +574,23 @@ def _step_row(
         reason=visible(s.reason) if s.reason else None, depends_on=depends, history=_attempt_rows(s),
         error_type=error_type, error_message=message, traceback=tb,
         output=clip_tail(s.output, OUTPUT_CHARS, "the output") if s.output else None,
-        result=result, skipped=skipped,
+        result=result, skipped=skipped, depth=len(s.nesting),
     )
+
+
+def _with_heads(rows: Sequence[StepRow], steps: Sequence[StepExecution]) -> list[StepRow]:
+    """``rows`` with a heading before the first step of each nested group (its steps are
+    consecutive in plan order)."""
+    out: list[StepRow] = []
+    shown: tuple[Any, ...] = ()
+    for row, s in zip(rows, steps, strict=True):
+        common = 0
+        while common < min(len(shown), len(s.nesting)) and shown[common] == s.nesting[common]:
+            common += 1
+        shown = s.nesting
+        heads = tuple((visible(n.step), visible(f"group {n.group} v{n.version}"), d) for d, n in enumerate(s.nesting[common:], start=common))
+        out.append(replace(row, heads=heads) if heads else row)
+    return out
 
 
 def _mismatch(plan_names: Sequence[str], run_names: Sequence[str]) -> str | None:
@@ -605,6 +631,8 @@ def build_run_report(
     extra_ids = {s.name: f"x{i}" for i, s in enumerate(s for s in steps if s.name not in ids)}
     all_ids = {**ids, **extra_ids}
     rows = tuple(_step_row(s, all_ids[s.name], index, by_name, all_ids, t0, run_span) for s in steps)
+    if any(s.nesting for s in steps):
+        rows = tuple(_with_heads(rows, steps))
 
     tally = Counter(s.status for s in steps)
     counts = tuple(StatusCount(st, tally[st], *STATUS_COLOURS[st]) for st in StepStatus if tally[st])
