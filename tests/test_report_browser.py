@@ -36,7 +36,7 @@ PWN_SVG = '<svg onload="window.__pwned=1">'
 #: Valid 200-character step names: one with separators, one without any break point.
 LONG_NAME = ("extract_customer_transactions_daily_snapshot_" * 5)[:199] + "x"
 SOLID_NAME = "a" * 200
-EXAMPLE_PAGES = ["finra.weekly_refresh", "market_data.daily_prices", "airflow.tutorial", "dbt.jaffle_shop", "kedro.spaceflights", "index"]
+EXAMPLE_PAGES = ["finra.weekly_refresh", "market_data.daily_prices", "market.wide_refresh", "airflow.tutorial", "dbt.jaffle_shop", "kedro.spaceflights", "index"]
 WIDTHS = [1400, 800]
 
 

@@ -53,10 +53,13 @@ def fuzz_cmd(c: Any, paths: tuple[str, ...], examples: int, seed: int | None, fm
         if fmt == "text":
             click.echo(f"  {safe(name)}: {check} … running up to {examples} examples", err=True)
 
+    from spine.orchestration.nesting import GroupSource
+
+    nested = GroupSource(loaded, ws.groups)  # groups steps call: those fuzzed, then the configured ones
     for i, group in enumerate(loaded, 1):
         if fmt == "text":
             click.echo(f"[{i}/{len(loaded)}] {safe(group.name)}", err=True)
-        results.append(fuzz_group(group, registry, examples=examples, seed=seed, progress=progress, starting=starting))
+        results.append(fuzz_group(group, registry, examples=examples, seed=seed, progress=progress, starting=starting, groups=nested))
     ok = all(r.ok for r in results) and not invalid
     commands = fuzz_commands(results, report.groups, config=c.config)
     if fmt == "json":

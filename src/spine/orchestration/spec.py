@@ -515,7 +515,8 @@ def _target(c: _Checker, item: dict[str, Any], label: str) -> tuple[str | None, 
         value = c.string(item, key, f"step {label!r} {key}", step=label)
         if value is not None and (not value.strip() or value != value.strip()):
             c.add(Code.INVALID_VALUE, f"step {label!r}: {key} {value!r} must be a non-empty name without surrounding spaces", c.at(item, key), step=label)
-            value = None
+            if key == "group":
+                value = None
         found.append(value)
     pipeline, group = found
     if "pipeline" in item and "group" in item:

@@ -81,12 +81,13 @@ def mutations(
         else:
             keys.update(d.name for d in spec.params)
         slots.extend((i, k) for k in sorted(keys))
+    calls_pipelines = [i for i, s in enumerate(group.steps) if s.group is None]  # a group step has no pipeline to break
     kinds = [
         k
         for k in MUTATION_KINDS
         if (k not in ("back-edge",) or edges)
         and (k not in ("drop-depended-step", "rename-depended-step") or depended)
-        and (k != "unknown-pipeline" or registry is not None)
+        and (k != "unknown-pipeline" or (registry is not None and calls_pipelines))
         and (k != "perturb-param" or typed)
         and (k != "template-unknown-name" or slots)
     ]
@@ -137,7 +138,7 @@ def mutations(
             return _with_steps(group, new), ExpectedFindings(kind, frozenset({"template-error"}))
         if kind == "unknown-pipeline":
             assert registry is not None
-            i = draw(st.integers(0, len(steps) - 1))
+            i = draw(st.sampled_from(calls_pipelines))
             bad = draw(st.sampled_from(["no.such.pipeline", new[i].pipeline + "_v2", "x"]).filter(lambda p: p not in registry))
             new[i] = replace(new[i], pipeline=bad)
             return _with_steps(group, new), ExpectedFindings(kind, frozenset({"unknown-pipeline"}))

@@ -152,8 +152,12 @@ class _Need:
     defs: list[tuple[str, ParamDef]]  # (step name, def) the value must fit
 
 
-def _needs(group: PipelineGroup, registry: PipelineRegistry | None) -> dict[str, _Need]:
-    """Run param name → whether it must be given, and the ParamDefs its value must fit."""
+def _needs(group: PipelineGroup, registry: PipelineRegistry | None, groups: Any = None, _seen: frozenset[str] = frozenset()) -> dict[str, _Need]:
+    """Run param name → whether it must be given, and the ParamDefs its value must fit.
+
+    A step that calls a group (found in ``groups``) passes a lone ``"{{ params.<name> }}"``
+    on as one of that group's run params: the value must fit what the nested group needs
+    of it."""
     needs: dict[str, _Need] = {}
 
     def need(name: str, required: bool) -> _Need:
@@ -167,6 +171,9 @@ def _needs(group: PipelineGroup, registry: PipelineRegistry | None) -> dict[str,
     if registry is None:
         return needs
     for step in group.steps:
+        if step.group is not None:
+            _nested_needs(step, registry, groups, _seen | {group.name}, need)
+            continue
         spec = registry.get(step.pipeline)
         if spec is None:
             continue
@@ -184,6 +191,20 @@ def _needs(group: PipelineGroup, registry: PipelineRegistry | None) -> dict[str,
     return needs
 
 
+def _nested_needs(step: Any, registry: PipelineRegistry, groups: Any, seen: frozenset[str], need: Any) -> None:
+    from spine.orchestration.nesting import GroupSource
+
+    inner = GroupSource.of(groups).get(step.group)
+    if inner is None or inner.name in seen:
+        return  # an unknown group or a cycle is a finding of its own
+    inner_needs = _needs(inner, registry, groups, seen)
+    for key, value in step.params.items():
+        if isinstance(value, str) and key in inner_needs:
+            for x, lone, _ in _names_in(value):
+                if lone:
+                    need(x, True).defs.extend(inner_needs[key].defs)
+
+
 def _value_for(need: _Need) -> st.SearchStrategy[Any]:
     defs = [d for _, d in need.defs]
     if not defs:
@@ -193,7 +214,7 @@ def _value_for(need: _Need) -> st.SearchStrategy[Any]:
 
 
 def run_params(
-    group: PipelineGroup, registry: PipelineRegistry | None = None, *, optional: bool = True
+    group: PipelineGroup, registry: PipelineRegistry | None = None, *, optional: bool = True, groups: Any = None
 ) -> st.SearchStrategy[dict[str, Any]]:
     """Run params ``group`` resolves with (``PlanResolver(registry).resolve(group, params)``).
 
@@ -205,6 +226,9 @@ def run_params(
     override group defaults, not step params) and the params a lone
     ``"{{ params.<name> }}"`` template feeds it into.
 
+    A run param a step passes on to a group it calls (``groups``: where nested groups are
+    found, as in :class:`~spine.orchestration.PlanResolver`) fits what that group needs.
+
     Shrinks towards only the required names, each with its simplest value.
     """
     if not isinstance(group, PipelineGroup):
@@ -212,7 +236,7 @@ def run_params(
     if registry is not None and not isinstance(registry, PipelineRegistry):
         raise InvalidArgument(f"registry must be a PipelineRegistry or None, got {type(registry).__name__}")
     check_bool("optional", optional)
-    needs = _needs(group, registry)
+    needs = _needs(group, registry, groups)
     required = {k: v for k, v in needs.items() if v.required}
     extra = {k: v for k, v in needs.items() if not v.required} if optional else {}
 
@@ -229,7 +253,7 @@ def run_params(
 
 
 def invalid_run_params(
-    group: PipelineGroup, registry: PipelineRegistry
+    group: PipelineGroup, registry: PipelineRegistry, *, groups: Any = None
 ) -> st.SearchStrategy[tuple[dict[str, Any], Any]]:
     """Run params that ``PlanResolver(registry).resolve(group, params)`` must reject,
     paired with the :class:`~spine.testing.ExpectedFindings` it must report.
@@ -247,7 +271,7 @@ def invalid_run_params(
         raise InvalidArgument(f"group must be a PipelineGroup, got {type(group).__name__}")
     if not isinstance(registry, PipelineRegistry):
         raise InvalidArgument(f"registry must be a PipelineRegistry, got {type(registry).__name__}")
-    needs = _needs(group, registry)
+    needs = _needs(group, registry, groups)
     template_names = template_param_names(group)
     unguarded = _unguarded_template_names(group)
     offered = {k: v for k, v in needs.items() if v.defs and k not in template_names}
@@ -271,7 +295,7 @@ def invalid_run_params(
 
     @st.composite
     def build(draw: st.DrawFn) -> tuple[dict[str, Any], Any]:
-        params = draw(run_params(group, registry, optional=False))
+        params = draw(run_params(group, registry, optional=False, groups=groups))
         kind = draw(st.sampled_from(kinds))
         if kind == "missing-template-name":
             name = draw(st.sampled_from(sorted(unguarded)))

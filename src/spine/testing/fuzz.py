@@ -124,15 +124,17 @@ def fuzz_group(
     seed: int = 0,
     progress: Callable[[str, CheckResult], None] | None = None,
     starting: Callable[[str, str], None] | None = None,
+    groups: Any = None,
 ) -> FuzzResult:
-    """Run the three checks against ``group``; see the module docstring."""
+    """Run the three checks against ``group``; see the module docstring. Groups its steps
+    call are looked up in ``groups`` (as :class:`PlanResolver` does)."""
     from hypothesis.errors import InvalidArgument, Unsatisfiable
 
     from spine.testing import invalid_run_params, mutations, run_params
 
     if examples < 1:
         raise ValueError("examples must be at least 1")
-    resolver = PlanResolver(registry)
+    resolver = PlanResolver(registry, groups)
     results: list[CheckResult] = []
 
     def record(result: CheckResult) -> None:
@@ -168,7 +170,7 @@ def fuzz_group(
     def mutated(case: tuple[PipelineGroup, Any]) -> None:
         new, expected = case
         try:
-            codes = {f.code for f in _errors(validate_group(new, registry))}
+            codes = {f.code for f in _errors(validate_group(new, registry, groups=resolver.groups))}
         except Exception as exc:
             raise _Broken(Counterexample(_describe(group, new, expected.kind), f"validation crashed: {type(exc).__name__}: {exc}")) from None
         if not expected.codes <= codes:
@@ -176,8 +178,8 @@ def fuzz_group(
             raise _Broken(Counterexample(_describe(group, new, expected.kind), f"expected {', '.join(sorted(expected.codes))}, got {got}"))
 
     plan: list[tuple[str, Callable[[], Any], Callable[[Any], None]]] = [
-        (CHECKS[0], lambda: run_params(group, registry), valid),
-        (CHECKS[1], lambda: invalid_run_params(group, registry) if registry is not None else None, invalid),
+        (CHECKS[0], lambda: run_params(group, registry, groups=resolver.groups), valid),
+        (CHECKS[1], lambda: invalid_run_params(group, registry, groups=resolver.groups) if registry is not None else None, invalid),
         (CHECKS[2], lambda: mutations(group, registry), mutated),
     ]
     for name, make, check in plan:
