@@ -352,3 +352,14 @@ class TestCli:
         assert html.count('data-depth="1"') == 15
         assert "group finra.weekly_refresh v1" in html
         assert 'subgraph cluster_c0' in html or 'id="cluster-c0"' in html or "cluster&#45;c0" in html
+
+    def test_show_and_diff_name_the_group_a_step_calls(self, repo: Path, invoke, tmp_path: Path) -> None:
+        """``spine group show`` prints a group step's group, and ``spine group diff`` reports a changed ``group``."""
+        code, out, err = invoke("group", "show", "market.wide_refresh")
+        assert code == 0, err
+        assert "- prices  [group market_data.daily_prices]  ← tier1, tier2" in out
+        old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
+        old.write_text(_doc("d", "- name: a\n  group: market_data.daily_prices\n"))
+        new.write_text(_doc("d", "- name: a\n  group: finra.weekly_refresh\n"))
+        code, out, err = invoke("group", "diff", str(old), str(new))
+        assert 'group: "market_data.daily_prices" → "finra.weekly_refresh"' in out, out + err

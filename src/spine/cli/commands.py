@@ -188,7 +188,8 @@ def _plan_text(plan: Any, color: bool) -> None:
 def _echo_step(s: Any, lead: str, indent: str) -> None:
     """One step (of a group or a plan) as text: name, pipeline, dependencies, params."""
     deps = f"  ← {', '.join(safe(d) for d in s.depends_on)}" if s.depends_on else ""
-    click.echo(f"{lead}{safe(s.name)}  [{safe(s.pipeline)}]{deps}")
+    target = f"group {s.group}" if getattr(s, "group", None) is not None else s.pipeline  # a group step of `show`
+    click.echo(f"{lead}{safe(s.name)}  [{safe(target)}]{deps}")
     if s.params:
         click.echo(f"{indent}params {safe(short(dict(s.params), 100))}")
 

@@ -45,7 +45,7 @@ MAX_RENAME_CANDIDATES = 20_000
 _METADATA_FIELDS = ("name", "version", "domain", "description", "tags")
 _POLICY_FIELDS = ("execution", "max_concurrency", "on_failure", "timeout_minutes", *RUN_KEYS, "max_active_runs", "pool")
 #: A step's own keys compared as run keys: the RUN_KEYS and its pool.
-_STEP_RUN_KEYS = (*RUN_KEYS, "pool")
+_STEP_RUN_KEYS = (*RUN_KEYS, "pool", "group")  # ``group``: the group a step calls instead of a pipeline
 
 
 class Change(enum.Enum):
@@ -368,7 +368,7 @@ def _canonical(value: Any) -> Any:
 
 def _look_alike(step: PipelineStep) -> Any:
     """Steps that could be renames of each other share this key: pipeline and params."""
-    return (step.pipeline, _canonical(step.params))
+    return (step.pipeline, step.group, _canonical(step.params))
 
 
 def find_renames(
