@@ -19,6 +19,8 @@ cannot sign a browser in under their token), as does ``POST /logout``. A page re
 without a valid session redirects to ``/login?next=…`` (``next`` is kept only when it is
 a path on this server). Every page is sent with a Content-Security-Policy that allows
 scripts from this origin only, no frames and no form posts elsewhere.
+
+Imported only when the router is built (FastAPI is not imported by ``spine --help``).
 """
 
 from __future__ import annotations
@@ -30,12 +32,13 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
+from fastapi import APIRouter, Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
 from spine.api.dashboard import views
+from spine.core.errors import SpineError
 
 if TYPE_CHECKING:
-    from fastapi import APIRouter, Request
-    from starlette.responses import Response
-
     from spine.api.auth import Principal
     from spine.api.service import Services
 
@@ -80,8 +83,6 @@ def _static(name: str) -> bytes:
 
 
 def _html(text: str, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    from starlette.responses import HTMLResponse
-
     return HTMLResponse(text, status_code=status, headers={"Content-Security-Policy": CSP, "Cache-Control": "no-store",
                                                            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
                                                            **(headers or {})})
@@ -90,9 +91,9 @@ def _html(text: str, status: int = 200, headers: Mapping[str, str] | None = None
 def render(template: str, **context: Any) -> str:
     """A dashboard template rendered in spine's sandboxed, autoescaping environment."""
     from spine import __version__
+    from spine.orchestration.models import StepStatus
     from spine.render.htmlkit import asset, page_environment
     from spine.render.run_report import BAR_COLOURS, STATUS_COLOURS
-    from spine.orchestration.models import StepStatus
 
     env = page_environment("spine.api.dashboard")
     return env.get_template(template).render(
@@ -119,8 +120,6 @@ async def _principal(request: Request) -> Principal | None:
 
 
 def _to_login(request: Request) -> Response:
-    from starlette.responses import RedirectResponse
-
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     response = RedirectResponse("/login?" + urlencode({"next": here}), status_code=303)
     _clear_session(response)
@@ -277,15 +276,12 @@ def runs_data(services: Services, filters: views.RunFilters) -> dict[str, Any]:
 
 def dashboard_router() -> APIRouter:
     """The dashboard's routes (``app.include_router(dashboard_router())``); none of them in the OpenAPI."""
-    from fastapi import APIRouter, Request
-    from starlette.responses import JSONResponse, RedirectResponse, Response
-
     from spine.api.auth import CSRF_COOKIE, TOKEN_COOKIE, authenticate
 
     router = APIRouter(include_in_schema=False)
 
     @router.get("/login")
-    async def login_page(request: Request, next: str = "/") -> Response:  # noqa: A002 - the query's name
+    async def login_page(request: Request, next: str = "/") -> Response:
         target = safe_next(next)
         if request.cookies.get(TOKEN_COOKIE) and await _principal(request) is not None:
             return RedirectResponse(target, status_code=303)
@@ -342,7 +338,7 @@ def dashboard_router() -> APIRouter:
         services = _services(request)
         try:
             page = await _in_thread(group_data, services, name, request.query_params.getlist("param"), _role_at_least(principal, "operator"))
-        except Exception as exc:
+        except SpineError as exc:
             return _error_page(request, principal, exc)
         return _html(render(
             "dashboard/group.html.j2", **_page_context(request, principal), g=page, svg=_markup(page.graph.svg), executors=EXECUTORS,
@@ -356,7 +352,7 @@ def dashboard_router() -> APIRouter:
             return JSONResponse({"detail": "sign in again"}, status_code=401, headers={"Cache-Control": "no-store"})
         try:
             state = await _in_thread(group_live, _services(request), name)
-        except Exception as exc:
+        except SpineError as exc:
             return _error_json(exc)
         return JSONResponse(state, headers={"Cache-Control": "no-store"})
 
@@ -370,7 +366,7 @@ def dashboard_router() -> APIRouter:
         data = await _in_thread(runs_data, services, filters)
         try:
             names = sorted({c.name for c in (await _in_thread(_group_checks, services))[0] if c.name})
-        except Exception:  # noqa: BLE001 - the datalist is a convenience; the list still shows
+        except SpineError:  # the datalist is a convenience; the list still shows without it
             names = []
         return _html(render(
             "dashboard/runs.html.j2", **_page_context(request, principal), filters=filters, problems=problems,
@@ -394,7 +390,7 @@ def dashboard_router() -> APIRouter:
             return _to_login(request)
         try:
             page = await _in_thread(run_data, _services(request), run_id, _role_at_least(principal, "operator"))
-        except Exception as exc:
+        except SpineError as exc:
             return _error_page(request, principal, exc)
         return _html(render("dashboard/run.html.j2", **_run_context(request, principal, page, run_id)))
 
@@ -405,7 +401,7 @@ def dashboard_router() -> APIRouter:
             return JSONResponse({"detail": "sign in again"}, status_code=401)
         try:
             page = await _in_thread(run_data, _services(request), run_id, _role_at_least(principal, "operator"))
-        except Exception as exc:
+        except SpineError as exc:
             return _error_json(exc)
         return _html(render("dashboard/run_body.html.j2", **_run_context(request, principal, page, run_id)),
                      headers={"X-Run-Active": "true" if page.active else "false"})
@@ -440,25 +436,20 @@ def _set_csrf(response: Response, request: Request, value: str) -> None:
     response.set_cookie(CSRF_COOKIE, value, path="/", httponly=False, samesite="strict", secure=request.url.scheme == "https")
 
 
-def _status_of(exc: BaseException) -> tuple[int, str]:
-    """A library error as (status, one line for a person); anything else is re-raised."""
+def _status_of(exc: SpineError) -> tuple[int, str]:
+    """A library error as (status, one line for a person), as the API maps it."""
     from spine.api.problems import problem_for
-    from spine.core.errors import SpineError
 
-    if not isinstance(exc, SpineError):
-        raise exc
     problem = problem_for(exc)
     return problem.status, problem.detail
 
 
-def _error_page(request: Request, principal: Principal, exc: BaseException) -> Response:
+def _error_page(request: Request, principal: Principal, exc: SpineError) -> Response:
     status, detail = _status_of(exc)
     return _html(render("dashboard/error.html.j2", **_page_context(request, principal), status=status, detail=detail), status)
 
 
-def _error_json(exc: BaseException) -> Response:
-    from starlette.responses import JSONResponse
-
+def _error_json(exc: SpineError) -> Response:
     status, detail = _status_of(exc)
     return JSONResponse({"detail": detail}, status_code=status)
 
