@@ -5,14 +5,20 @@ run history, resume after a crash, a dead-letter queue, run guards and pools.
 :func:`resume_run` and :func:`replay_dead_letter` (:mod:`.control`) run plans with it;
 :class:`RunRecorder` (:mod:`.recorder`) commits what the runner reports; :class:`Lease`
 (:mod:`.leases`) keeps a run's heartbeat; :class:`PoolSlots` (:mod:`.pools`) and
-:class:`DeadLetters` (:mod:`.dlq`) are the pools and the dead-letter queue. Tables and
+:class:`DeadLetters` (:mod:`.dlq`) are the pools and the dead-letter queue;
+:class:`ApiTokens` (:mod:`.tokens`) the HTTP API's bearer tokens. Tables and
 the schema revision are in :mod:`.schema`; migrations ship in ``migrations/``.
 """
 
 from spine.store.control import (
+    ClaimedRun,
     StoreTuning,
     WaitCancelled,
     check_pools,
+    claim_replay,
+    claim_resume,
+    claim_run,
+    execute_claimed,
     plan_of,
     record_run,
     replay_dead_letter,
@@ -41,6 +47,7 @@ from spine.store.recorder import RunNotRecordedError, RunRecorder
 from spine.store.records import DeadLetter, DeadLetterStatus, Owner, RunKind, RunSummary
 from spine.store.schema import HEAD_REVISION, SCHEMA_VERSION
 from spine.store.store import Beat, ResumeState, RunStore, SchemaState, StoredRun
+from spine.store.tokens import ApiToken, ApiTokens, TokenNotFoundError, TokenRole
 
 __all__ = [
     "HEAD_REVISION",
@@ -49,8 +56,11 @@ __all__ = [
     "NO_DATABASE",
     "SCHEMA_VERSION",
     "ActiveRunError",
+    "ApiToken",
+    "ApiTokens",
     "BadDatabaseURLError",
     "Beat",
+    "ClaimedRun",
     "DeadLetter",
     "DeadLetterNotFoundError",
     "DeadLetterStatus",
@@ -75,10 +85,16 @@ __all__ = [
     "StoreTuning",
     "StoreUnavailableError",
     "StoredRun",
+    "TokenNotFoundError",
+    "TokenRole",
     "UnknownPoolError",
     "WaitCancelled",
     "check_pools",
+    "claim_replay",
+    "claim_resume",
+    "claim_run",
     "display_url",
+    "execute_claimed",
     "plan_of",
     "record_run",
     "replay_dead_letter",

@@ -145,22 +145,46 @@ def _execute(
     return result
 
 
-def record_run(
+@dataclass(frozen=True, slots=True)
+class ClaimedRun:
+    """A run claimed in the store (its row ``running`` under ``owner``'s lease), not yet
+    executed: what :func:`execute_claimed` needs to run it. The ``claim_*`` functions make
+    one; splitting claim from execution lets a server answer "202, here is the run id" at
+    once and run it in a worker thread (keeping the lease alive meanwhile: :meth:`RunStore.heartbeat`)."""
+
+    store: RunStore
+    plan: Any
+    runner: GroupRunner
+    run_id: str
+    owner: Owner
+    tuning: StoreTuning
+    slots: PoolSlots
+    execution: int = 0
+    completed: Mapping[str, Any] | None = None
+    attempts_before: Mapping[str, int] | None = None
+    dlq_run: str | None = None
+    open_letters: Mapping[str, int] | None = None
+    preset_rows: Mapping[str, Any] | None = None
+    origin_run_id: str | None = None
+    #: What the result says it was resumed from (a replay: the original run).
+    resumed_from: str | None = None
+    #: Return the whole stored history (a resume) rather than this execution's result.
+    whole_history: bool = False
+
+
+def claim_run(
     store: RunStore,
     plan: Any,
     runner: GroupRunner,
     *,
     cancel: CancelToken | None = None,
-    on_event: Callable[[RunEvent], None] | None = None,
     pools: Mapping[str, int] | None = None,
     wait: bool = False,
     on_wait: Callable[[ActiveRunError], None] | None = None,
     tuning: StoreTuning | None = None,
     run_id: str | None = None,
-) -> GroupExecutionResult:
-    """Run ``plan`` and record it. Refuses with :class:`ActiveRunError` when the group has
-    ``policy.max_active_runs`` active runs, unless ``wait`` (then ``on_wait`` is told once,
-    and the claim is tried again until it succeeds or ``cancel`` is set)."""
+) -> ClaimedRun:
+    """Claim a new run of ``plan`` (the first half of :func:`record_run`)."""
     tuning = tuning or StoreTuning()
     cancel = cancel or CancelToken()
     pool_sizes = dict(pools or {})
@@ -184,7 +208,46 @@ def record_run(
                 on_wait(exc)
             told = True
             _sleep(tuning.wait_poll_seconds, cancel)
-    return _execute(store, plan, runner, run_id=run_id, owner=owner, tuning=tuning, cancel=cancel, on_event=on_event, pools=slots)
+    return ClaimedRun(store, plan, runner, run_id, owner, tuning, slots)
+
+
+def execute_claimed(
+    claimed: ClaimedRun, *, cancel: CancelToken | None = None, on_event: Callable[[RunEvent], None] | None = None
+) -> GroupExecutionResult:
+    """Run a claimed run and record it (the second half of :func:`record_run`,
+    :func:`resume_run` and :func:`replay_dead_letter`)."""
+    c = claimed
+    result = _execute(
+        c.store, c.plan, c.runner, run_id=c.run_id, owner=c.owner, tuning=c.tuning, cancel=cancel or CancelToken(), on_event=on_event,
+        pools=c.slots, execution=c.execution, completed=c.completed, attempts_before=c.attempts_before, dlq_run=c.dlq_run,
+        open_letters=c.open_letters, preset_rows=c.preset_rows, origin_run_id=c.origin_run_id,
+    )
+    if c.whole_history:
+        return c.store.result(c.run_id)
+    if c.resumed_from is not None:
+        return replace(result, resumed_from=c.resumed_from)
+    return result
+
+
+def record_run(
+    store: RunStore,
+    plan: Any,
+    runner: GroupRunner,
+    *,
+    cancel: CancelToken | None = None,
+    on_event: Callable[[RunEvent], None] | None = None,
+    pools: Mapping[str, int] | None = None,
+    wait: bool = False,
+    on_wait: Callable[[ActiveRunError], None] | None = None,
+    tuning: StoreTuning | None = None,
+    run_id: str | None = None,
+) -> GroupExecutionResult:
+    """Run ``plan`` and record it. Refuses with :class:`ActiveRunError` when the group has
+    ``policy.max_active_runs`` active runs, unless ``wait`` (then ``on_wait`` is told once,
+    and the claim is tried again until it succeeds or ``cancel`` is set)."""
+    cancel = cancel or CancelToken()
+    claimed = claim_run(store, plan, runner, cancel=cancel, pools=pools, wait=wait, on_wait=on_wait, tuning=tuning, run_id=run_id)
+    return execute_claimed(claimed, cancel=cancel, on_event=on_event)
 
 
 def _sleep(seconds: float, cancel: CancelToken) -> None:
@@ -207,6 +270,39 @@ def plan_of(stored: Any, registry: Any) -> Any:
     return PlanResolver(registry).resolve(group, stored.params, batch_id=stored.batch_id)
 
 
+def claim_resume(
+    store: RunStore,
+    run_id: str,
+    *,
+    registry: Any,
+    make_runner: Callable[[Mapping[str, Any]], GroupRunner],
+    pools: Mapping[str, int] | None = None,
+    tuning: StoreTuning | None = None,
+    plan: Any = None,
+) -> ClaimedRun:
+    """Take ``run_id`` over for a resume (the first half of :func:`resume_run`)."""
+    tuning = tuning or StoreTuning()
+    stored = store.stored_run(run_id)
+    if stored.summary.kind is RunKind.REPLAY:
+        raise RunNotResumableError(run_id, f"it is a replay of a step of {stored.summary.parent_run_id}; replay the dead letter again instead")
+    plan = plan if plan is not None else plan_of(stored, registry)
+    pool_sizes = dict(pools or {})
+    used = check_pools(plan, pool_sizes)
+    slots = PoolSlots(store, pool_sizes)
+    slots.ensure(used)
+    runner = make_runner(stored.options)
+    owner = Owner.here(tuning.lease_seconds)
+    execution = store.claim_resume(run_id, owner, max_active_runs=plan.group.policy.max_active_runs)
+    state = store.resume_state(run_id)
+    names = {s.name for s in plan.steps}
+    completed = {s: r for s, r in state.completed.items() if s in names}
+    open_letters = DeadLetters(store).open_for(run_id)
+    return ClaimedRun(
+        store, plan, runner, run_id, owner, tuning, slots, execution=execution, completed=completed,
+        attempts_before={s: n for s, n in state.attempts.items() if s in names}, open_letters=open_letters, whole_history=True,
+    )
+
+
 def resume_run(
     store: RunStore,
     run_id: str,
@@ -225,29 +321,8 @@ def resume_run(
     max_concurrency, on_failure, grace_seconds), overridden as the caller likes. ``plan``
     is the run's plan when the caller already resolved it (:func:`plan_of`).
     """
-    tuning = tuning or StoreTuning()
-    cancel = cancel or CancelToken()
-    stored = store.stored_run(run_id)
-    if stored.summary.kind is RunKind.REPLAY:
-        raise RunNotResumableError(run_id, f"it is a replay of a step of {stored.summary.parent_run_id}; replay the dead letter again instead")
-    plan = plan if plan is not None else plan_of(stored, registry)
-    pool_sizes = dict(pools or {})
-    used = check_pools(plan, pool_sizes)
-    slots = PoolSlots(store, pool_sizes)
-    slots.ensure(used)
-    runner = make_runner(stored.options)
-    owner = Owner.here(tuning.lease_seconds)
-    execution = store.claim_resume(run_id, owner, max_active_runs=plan.group.policy.max_active_runs)
-    state = store.resume_state(run_id)
-    names = {s.name for s in plan.steps}
-    completed = {s: r for s, r in state.completed.items() if s in names}
-    open_letters = DeadLetters(store).open_for(run_id)
-    _execute(
-        store, plan, runner, run_id=run_id, owner=owner, tuning=tuning, cancel=cancel, on_event=on_event, pools=slots,
-        execution=execution, completed=completed, attempts_before={s: n for s, n in state.attempts.items() if s in names},
-        open_letters=open_letters,
-    )
-    return store.result(run_id)
+    claimed = claim_resume(store, run_id, registry=registry, make_runner=make_runner, pools=pools, tuning=tuning, plan=plan)
+    return execute_claimed(claimed, cancel=cancel, on_event=on_event)
 
 
 def replay_plan(plan: Any, step: str) -> Any:
@@ -259,21 +334,17 @@ def replay_plan(plan: Any, step: str) -> Any:
     return replace(plan, steps=steps, generations=(tuple(s.name for s in deps), (target.name,)) if deps else ((target.name,),), critical_path=(*target.depends_on[:1], target.name))
 
 
-def replay_dead_letter(
+def claim_replay(
     store: RunStore,
     letter: DeadLetter,
     *,
     registry: Any,
     make_runner: Callable[[Mapping[str, Any]], GroupRunner],
-    cancel: CancelToken | None = None,
-    on_event: Callable[[RunEvent], None] | None = None,
     pools: Mapping[str, int] | None = None,
     tuning: StoreTuning | None = None,
-) -> GroupExecutionResult:
-    """Run the dead-lettered step again as a new run linked to its original run; on
-    success the entry is resolved (in the same transaction as the step's completion)."""
+) -> ClaimedRun:
+    """Claim the replay of a dead letter as a new run (the first half of :func:`replay_dead_letter`)."""
     tuning = tuning or StoreTuning()
-    cancel = cancel or CancelToken()
     if letter.status is not DeadLetterStatus.OPEN:
         raise RunStateError(letter.run_id, f"dead letter {letter.id} ({letter.step!r}) is already resolved (by {letter.resolved_by}); nothing to replay")
     stored = store.stored_run(letter.run_id)
@@ -294,18 +365,39 @@ def replay_dead_letter(
         plan, run_id=run_id, owner=owner, options=runner_options(runner), executor=runner.executor_name,
         kind=RunKind.REPLAY, parent_run_id=letter.run_id,
     )
-    result = _execute(
-        store, plan, runner, run_id=run_id, owner=owner, tuning=tuning, cancel=cancel, on_event=on_event, pools=slots,
-        completed=inputs, dlq_run=letter.run_id, open_letters={letter.step: letter.id}, preset_rows=inputs,
-        attempts_before={letter.step: letter.attempts}, origin_run_id=letter.run_id,
+    return ClaimedRun(
+        store, plan, runner, run_id, owner, tuning, slots, completed=inputs, dlq_run=letter.run_id,
+        open_letters={letter.step: letter.id}, preset_rows=inputs, attempts_before={letter.step: letter.attempts},
+        origin_run_id=letter.run_id, resumed_from=letter.run_id,
     )
-    return replace(result, resumed_from=letter.run_id)
+
+
+def replay_dead_letter(
+    store: RunStore,
+    letter: DeadLetter,
+    *,
+    registry: Any,
+    make_runner: Callable[[Mapping[str, Any]], GroupRunner],
+    cancel: CancelToken | None = None,
+    on_event: Callable[[RunEvent], None] | None = None,
+    pools: Mapping[str, int] | None = None,
+    tuning: StoreTuning | None = None,
+) -> GroupExecutionResult:
+    """Run the dead-lettered step again as a new run linked to its original run; on
+    success the entry is resolved (in the same transaction as the step's completion)."""
+    claimed = claim_replay(store, letter, registry=registry, make_runner=make_runner, pools=pools, tuning=tuning)
+    return execute_claimed(claimed, cancel=cancel, on_event=on_event)
 
 
 __all__ = [
+    "ClaimedRun",
     "StoreTuning",
     "WaitCancelled",
     "check_pools",
+    "claim_replay",
+    "claim_resume",
+    "claim_run",
+    "execute_claimed",
     "plan_of",
     "record_run",
     "replay_dead_letter",

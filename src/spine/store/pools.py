@@ -127,5 +127,16 @@ class PoolSlots:
 
         return self.store.read(q)
 
+    def in_use(self) -> dict[str, int]:
+        """Slots held by a live run, per pool (every pool with slot rows; ``/metrics``)."""
+        s = pool_slots.c
+
+        def q(conn: sa.Connection) -> dict[str, int]:
+            now = dt.datetime.now(dt.UTC)
+            held = sa.func.sum(sa.case((s.owner.is_not(None) & _live_holder(now), 1), else_=0))
+            return {pool: int(n or 0) for pool, n in conn.execute(sa.select(s.pool, held).group_by(s.pool))}
+
+        return self.store.read(q, bound=5.0)
+
 
 __all__ = ["PoolSlots", "SlotHolder"]

@@ -4,7 +4,7 @@ Names follow RFC-001: ``pipeline_groups`` (every definition a run used, versione
 its hash), ``group_runs`` (one row per run), ``group_run_executions`` (one row per step
 attempt, plus a row with ``attempt = 0`` for a step that ended without an attempt:
 skipped, or never started), and ``dead_letters``; ``pool_slots`` holds the claims on
-pool slots. Alembic migrations (``migrations/versions``) build exactly these tables; a
+pool slots, and ``api_tokens`` the HTTP API's bearer tokens (hashed). Alembic migrations (``migrations/versions``) build exactly these tables; a
 test compares the two.
 
 A step's state is its **latest** row (highest ``id``); a resume appends rows to the same
@@ -21,11 +21,11 @@ import sqlalchemy as sa
 from spine.store.types import JSONText, UTCDateTime
 
 #: The number of the newest migration (``migrations/versions/NNNN_*.py``).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 #: The Alembic revision id of :data:`SCHEMA_VERSION`: the revision this code reads and writes.
 HEAD_REVISION = f"{SCHEMA_VERSION:04d}"
 #: Every revision this code knows, oldest first (a database at another one is refused).
-KNOWN_REVISIONS = ("0001",)
+KNOWN_REVISIONS = ("0001", "0003")
 
 metadata = sa.MetaData()
 
@@ -43,6 +43,11 @@ pipeline_groups = sa.Table(
     #: The ``spine.io/v1`` document.
     sa.Column("definition", JSONText, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    #: When the HTTP API stored it as a group of its own (``POST``/``PUT /groups``);
+    #: ``NULL``: only a definition some run used.
+    sa.Column("published_at", UTCDateTime),
+    #: When ``DELETE /groups/{name}`` removed it (the row stays: runs refer to it).
+    sa.Column("deleted_at", UTCDateTime),
     sa.UniqueConstraint("name", "version", "hash", name="uq_pipeline_groups_name_version_hash"),
 )
 
@@ -132,6 +137,21 @@ dead_letters = sa.Table(
     sa.Index("ix_dead_letters_run_step", "run_id", "step"),
 )
 
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    #: A label for people (``spine token create --name``); not secret.
+    sa.Column("name", sa.String(128), nullable=False),
+    #: ``viewer``, ``operator`` or ``admin`` (:class:`spine.store.TokenRole`).
+    sa.Column("role", sa.String(16), nullable=False),
+    #: sha256 (hex) of the token; the token itself is never stored.
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime),
+    sa.UniqueConstraint("hash", name="uq_api_tokens_hash"),
+)
+
 pool_slots = sa.Table(
     "pool_slots",
     metadata,
@@ -149,6 +169,7 @@ __all__ = [
     "HEAD_REVISION",
     "KNOWN_REVISIONS",
     "SCHEMA_VERSION",
+    "api_tokens",
     "dead_letters",
     "group_run_executions",
     "group_runs",

@@ -419,6 +419,31 @@ class RunStore:
 
         return self.write(tx, bound=5.0)
 
+    def heartbeat_many(self, leases: Sequence[tuple[str, Owner]]) -> dict[str, Beat]:
+        """:meth:`heartbeat` for many runs in one transaction (a server keeping the leases
+        of the runs waiting in its queue)."""
+
+        def tx(conn: sa.Connection) -> dict[str, Beat]:
+            now = _now()
+            out: dict[str, Beat] = {}
+            for run_id, owner in leases:
+                done = conn.execute(
+                    group_runs.update()
+                    .where(group_runs.c.run_id == run_id, group_runs.c.owner == owner.token, group_runs.c.status == _RUNNING)
+                    .values(heartbeat_at=now, lease_expires_at=now + dt.timedelta(seconds=owner.lease_seconds))
+                ).rowcount
+                out[run_id] = Beat(done == 1)
+            ids = [r for r, b in out.items() if b.owned]
+            if ids:
+                for run_id, reason in conn.execute(
+                    sa.select(group_runs.c.run_id, group_runs.c.cancel_reason)
+                    .where(group_runs.c.run_id.in_(ids), group_runs.c.cancel_requested_at.is_not(None))
+                ):
+                    out[run_id] = Beat(True, reason or "cancelled")
+            return out
+
+        return self.write(tx, bound=5.0)
+
     def request_cancel(self, run_id: str, reason: str = "cancelled by spine runs cancel") -> RunSummary:
         """Ask the process running ``run_id`` to cancel it (it sees the request at its next
         heartbeat and stops as on Ctrl-C). An orphaned run, whose process is gone, is marked
@@ -455,10 +480,12 @@ class RunStore:
         return self.read(q)
 
     def runs(
-        self, *, group: str | None = None, status: str | None = None, since: dt.datetime | None = None, limit: int | None = DEFAULT_LIMIT
+        self, *, group: str | None = None, status: str | None = None, since: dt.datetime | None = None, limit: int | None = DEFAULT_LIMIT,
+        until: dt.datetime | None = None, before: tuple[dt.datetime, str] | None = None,
     ) -> list[RunSummary]:
         """Runs, newest first. ``status`` is a run status or ``orphaned``; ``running`` means
-        running with a live owner."""
+        running with a live owner. ``until`` keeps runs started before it; ``before`` (a
+        run's ``(started_at, run_id)``) keeps the runs listed after that one (a cursor)."""
 
         def q(conn: sa.Connection) -> list[RunSummary]:
             now = _now()
@@ -479,6 +506,11 @@ class RunStore:
                 query = query.where(c.status == GroupRunStatus(status).value)
             if since is not None:
                 query = query.where(c.started_at >= since)
+            if until is not None:
+                query = query.where(c.started_at < until)
+            if before is not None:
+                at, rid = before
+                query = query.where((c.started_at < at) | ((c.started_at == at) & (c.run_id < rid)))
             if limit is not None:
                 query = query.limit(limit)
             return [_summary(r, now) for r in conn.execute(query).mappings()]
