@@ -330,7 +330,7 @@ class TestRunFromThePage:
         row = t.page.wait_for_selector(f"tr.run-row[data-run='{run_id}']", timeout=30_000)
         assert row is not None
         server.wait_finished(run_id)
-        t.page.wait_for_selector(f"tr.run-row[data-run='{run_id}'][data-status=partial]", timeout=30_000)
+        t.page.wait_for_selector(f"tr.run-row[data-run='{run_id}'][data-status=failed]", timeout=30_000)
         t.assert_clean()
 
     def test_a_failed_run_shows_its_error_and_traceback(self, tab: Any, server: Server) -> None:

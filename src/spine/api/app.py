@@ -100,12 +100,10 @@ def create_app(
 
 
 def _include_dashboard(app: Any) -> None:
-    """The dashboard (``spine.api.dashboard``), when it is installed."""
-    try:
-        from spine.api.dashboard import router  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    app.include_router(router)
+    """The dashboard (``spine.api.dashboard``): its pages at ``/``."""
+    from spine.api.dashboard import dashboard_router
+
+    app.include_router(dashboard_router())
 
 
 __all__ = ["API_PREFIX", "STATIC", "create_app"]

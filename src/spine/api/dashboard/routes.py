@@ -103,7 +103,7 @@ def render(template: str, **context: Any) -> str:
 
 
 def _services(request: Request) -> Services:
-    return request.app.state.spine  # type: ignore[no-any-return]
+    return request.app.state.spine
 
 
 async def _principal(request: Request) -> Principal | None:
@@ -153,56 +153,33 @@ def _role_at_least(principal: Principal, name: str) -> bool:
 # -- the data of each page (blocking: run in a worker thread) ----------------------------------
 
 
-def _group_checks(services: Services) -> tuple[list[Any], list[str]]:
-    """Every group the server knows, checked: those in the configured files (also the
-    invalid ones, with their findings) and those only in the catalog (stored through the API)."""
-    from spine.check import check_documents, check_groups
-    from spine.core.errors import SpineError
-    from spine.orchestration import scan
+def _group_checks(services: Services) -> list[Any]:
+    """Every group the API serves (:class:`~spine.api.catalog.GroupCatalog`: the workspace's
+    files and the groups stored through the API), checked as ``spine group validate`` does."""
+    from spine.check import check_groups
 
-    ws = services.workspace
-    settings = ws.check_settings()
-    problems: list[str] = []
-    paths = [ws.settings.resolve_path(p) for p in ws.settings.groups]
-    loaded = list(scan([p for p in paths if p.exists()], ws.settings.limits))
-    checks = list(check_documents(loaded, settings).groups) if loaded else []
-    seen = {c.name for c in checks if c.name}
-    try:
-        others = [g for g in services.groups.list() if g.name not in seen]
-    except SpineError as exc:
-        problems.append(f"the stored groups could not be read: {exc}")
-        others = []
-    if others:
-        checks += list(check_groups(others, settings).groups)
-    return checks, problems
+    groups = [e.group for e in services.groups.list()]
+    return list(check_groups(groups, services.workspace.check_settings()).groups) if groups else []
 
 
 def groups_data(services: Services) -> dict[str, Any]:
-    checks, problems = _group_checks(services)
+    checks = _group_checks(services)
     last = {}
     for c in checks:
         if c.name:
             runs = services.store.runs(group=c.name, limit=1)
             if runs:
                 last[c.name] = runs[0]
-    return {"rows": views.group_rows(checks, last), "problems": problems}
+    return {"rows": views.group_rows(checks, last), "problems": []}
 
 
 def _group_check(services: Services, name: str, params: Mapping[str, Any]) -> Any:
-    """The group called ``name`` checked, with a plan for ``params`` when it resolves."""
-    from dataclasses import replace
+    """The group called ``name`` checked, with a plan for ``params`` when it resolves
+    (:class:`~spine.core.errors.GroupNotFoundError` when there is no such group: a 404)."""
+    from spine.check import check_groups
 
-    from spine.check import check_documents, check_groups
-    from spine.orchestration import scan
-
-    ws = services.workspace
-    settings = replace(ws.check_settings(), run_params=dict(params))
-    paths = [ws.settings.resolve_path(p) for p in ws.settings.groups]
-    loaded = [lg for lg in scan([p for p in paths if p.exists()], ws.settings.limits) if lg.name == name]
-    if loaded:
-        return check_documents(loaded[:1], settings).groups[0]
-    group = services.groups.get(name)  # GroupNotFoundError → 404
-    return check_groups([group], settings).groups[0]
+    group = services.groups.get(name)
+    return check_groups([group], services.workspace.check_settings(run_params=dict(params))).groups[0]
 
 
 def group_data(services: Services, name: str, raw_params: list[str], can_run: bool) -> views.GroupPage:
@@ -365,7 +342,7 @@ def dashboard_router() -> APIRouter:
         services = _services(request)
         data = await _in_thread(runs_data, services, filters)
         try:
-            names = sorted({c.name for c in (await _in_thread(_group_checks, services))[0] if c.name})
+            names = sorted({e.group.name for e in await _in_thread(services.groups.list)})
         except SpineError:  # the datalist is a convenience; the list still shows without it
             names = []
         return _html(render(
