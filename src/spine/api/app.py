@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -95,17 +95,8 @@ def create_app(
             swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png",
         )
 
-    _include_dashboard(app)
+    # the dashboard (spine.api.dashboard) is included here
     return app
-
-
-def _include_dashboard(app: Any) -> None:
-    """The dashboard (``spine.api.dashboard``), when it is installed."""
-    try:
-        from spine.api.dashboard import router  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    app.include_router(router)
 
 
 __all__ = ["API_PREFIX", "STATIC", "create_app"]
