@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -95,15 +95,10 @@ def create_app(
             swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png",
         )
 
-    _include_dashboard(app)
-    return app
-
-
-def _include_dashboard(app: Any) -> None:
-    """The dashboard (``spine.api.dashboard``): its pages at ``/``."""
     from spine.api.dashboard import dashboard_router
 
-    app.include_router(dashboard_router())
+    app.include_router(dashboard_router())  # the dashboard's pages at /
+    return app
 
 
 __all__ = ["API_PREFIX", "STATIC", "create_app"]

@@ -16,6 +16,7 @@ so nothing is shadowed. ``GET /groups`` lists both, each with its ``origin``.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import threading
 from dataclasses import dataclass, replace
@@ -74,10 +75,10 @@ class GroupCatalog:
         g = self._registry.get(name)
         return GroupEntry(g, "workspace", g.source.file if g.source is not None else None)
 
-    def _stored_rows(self, name: str | None = None, version: int | None = None) -> list[Any]:
+    def _stored_rows(self, name: str | None = None, version: int | None = None) -> builtins.list[Any]:
         from spine.store.schema import pipeline_groups as t
 
-        def q(conn: sa.Connection) -> list[Any]:
+        def q(conn: sa.Connection) -> builtins.list[Any]:
             query = sa.select(t).where(t.c.published_at.is_not(None), t.c.deleted_at.is_(None))
             if name is not None:
                 query = query.where(t.c.name == name)
@@ -94,7 +95,7 @@ class GroupCatalog:
 
         return GroupEntry(PipelineGroup.from_dict(codec.decode(row["definition"])), "store", None, row["published_at"], row["hash"])
 
-    def list(self, *, domain: str | None = None, tag: str | None = None) -> list[GroupEntry]:
+    def list(self, *, domain: str | None = None, tag: str | None = None) -> builtins.list[GroupEntry]:
         """Every group (latest version of each stored one), by name."""
         entries = [GroupEntry(g, "workspace", g.source.file if g.source is not None else None) for g in self._registry]
         latest: dict[str, Any] = {}
@@ -129,7 +130,7 @@ class GroupCatalog:
 
     # -- checking a body -------------------------------------------------------------------
 
-    def check(self, body: bytes) -> tuple[PipelineGroup | None, list[Finding]]:
+    def check(self, body: bytes) -> tuple[PipelineGroup | None, builtins.list[Finding]]:
         """Read and check one group document (YAML or JSON); the group when it has no
         errors, and every finding (errors and warnings)."""
         from spine.check import check_documents
@@ -149,7 +150,7 @@ class GroupCatalog:
             group = None
         return group, findings
 
-    def parse(self, body: bytes) -> tuple[PipelineGroup, list[Finding]]:
+    def parse(self, body: bytes) -> tuple[PipelineGroup, builtins.list[Finding]]:
         """The group in ``body``, or :class:`InvalidGroupSpecError` with every finding."""
         group, findings = self.check(body)
         if group is None:

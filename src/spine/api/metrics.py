@@ -58,7 +58,7 @@ class Metrics:
             def describe(self) -> list[Any]:
                 return []
 
-        self.registry.register(_Pools())  # type: ignore[arg-type]
+        self.registry.register(_Pools())
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""

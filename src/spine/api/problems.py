@@ -129,9 +129,9 @@ def install(app: Any) -> None:
             {"location": [str(p) for p in e.get("loc", ())], "message": str(e.get("msg", "")), "type": str(e.get("type", ""))}
             for e in exc.errors()
         ]
-        first = errors[0] if errors else {"location": [], "message": "invalid request"}
-        where = ".".join(first["location"])
-        return respond(request, Problem(422, f"{where}: {first['message']}" if where else first["message"], kind="invalid-request", errors=errors))
+        where = ".".join(errors[0]["location"]) if errors else ""
+        message = str(errors[0]["message"]) if errors else "invalid request"
+        return respond(request, Problem(422, f"{where}: {message}" if where else message, kind="invalid-request", errors=errors))
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(SpineError, on_problem)

@@ -34,17 +34,17 @@ class RunOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    executor: Literal["inline", "threads", "processes"] | None = Field(None, description="Where steps run (default threads).")
-    max_concurrency: int | None = Field(None, ge=1, le=10_000, description="Run at most this many steps at once.")
-    on_failure: Literal["stop", "continue"] | None = Field(None, description="Override policy.on_failure.")
-    grace_seconds: float | None = Field(None, ge=0, le=86_400, description="After a cancel, how long running steps get to finish.")
+    executor: Literal["inline", "threads", "processes"] | None = Field(default=None, description="Where steps run (default threads).")
+    max_concurrency: int | None = Field(default=None, ge=1, le=10_000, description="Run at most this many steps at once.")
+    on_failure: Literal["stop", "continue"] | None = Field(default=None, description="Override policy.on_failure.")
+    grace_seconds: float | None = Field(default=None, ge=0, le=86_400, description="After a cancel, how long running steps get to finish.")
 
 
 class RunRequest(RunOptions):
     """``POST /groups/{name}/runs``: run params and how to run."""
 
     params: dict[str, Any] = Field(default_factory=dict, description="Run params (as `spine group run --param`).")
-    batch_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,200}$", description="Use this batch id instead of a new one.")
+    batch_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,200}$", description="Use this batch id instead of a new one.")
 
 
 class RunAccepted(BaseModel):

@@ -116,9 +116,10 @@ class RunService:
         from spine.runner import GroupRunner
 
         ws = self.workspace
+        grace: Any = options.get("grace_seconds")
         return GroupRunner(
             options.get("executor") or "threads", max_concurrency=options.get("max_concurrency"), on_failure=options.get("on_failure"),
-            grace_seconds=float(options.get("grace_seconds") if options.get("grace_seconds") is not None else 10.0),
+            grace_seconds=float(grace) if grace is not None else 10.0,
             modules=tuple(ws.settings.pipelines), dispatcher=Dispatcher(ws.pipelines, ws.settings.pipelines),
         )
 

@@ -205,8 +205,11 @@ def _register_commands() -> None:
     from spine.cli.db_cmd import db
     from spine.cli.dlq_cmd import dlq
     from spine.cli.runs_cmd import runs
+    from spine.cli.serve_cmd import serve_cmd, token
 
     cli.add_command(runs)
+    cli.add_command(serve_cmd)
+    cli.add_command(token)
     cli.add_command(dlq)
     cli.add_command(db)
 
