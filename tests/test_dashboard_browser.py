@@ -75,7 +75,7 @@ def _group_yaml() -> str:
                "spec": {"pipelines": [{"name": PWN_SCRIPT, "pipeline": "dash.boom"}, {"name": "after", "pipeline": "dash.ok", "depends_on": [PWN_SCRIPT]}],
                         "policy": {"on_failure": "continue"}}}
     # JSON is YAML: no quoting question for the hostile names
-    return json.dumps(live) + "\n---\n" + json.dumps(failing) + "\n"
+    return json.dumps(live, ensure_ascii=False) + "\n---\n" + json.dumps(failing, ensure_ascii=False) + "\n"
 
 
 def _free_port() -> int:
@@ -282,6 +282,7 @@ class TestRunFromThePage:
         t.login("operator")
         groups = t.page.inner_text("#group-list")
         assert "dash.live" in groups and "never run" in groups
+        t.shot("dashboard-groups.png")
         t.page.click("text=dash.live")
         t.page.wait_for_url("**/groups/dash.live")
         chips = t.page.inner_text("#chips")
@@ -301,6 +302,9 @@ class TestRunFromThePage:
         assert _statuses(t.page, "#chips li") == ["completed"] * 6
         if t.page.locator("#svg").count():
             assert _statuses(t.page, "#svg g.node") == ["completed"] * 6
+            # the colour a person sees is the status's, not Graphviz's fill
+            fills = t.page.eval_on_selector_all("#svg g.node path, #svg g.node polygon", "els => els.map(e => getComputedStyle(e).fill)")
+            assert fills and set(fills) == {"rgb(218, 251, 225)"}  # STATUS_COLOURS[COMPLETED][0], #dafbe1
         assert t.page.inner_text("#latest-link") == run_id
         t.shot("dashboard-group.png")
         t.assert_clean()
@@ -348,6 +352,33 @@ class TestRunFromThePage:
         t.assert_clean()
 
 
+    def test_resume_and_replay_buttons_act_through_the_api(self, tab: Any, server: Server) -> None:
+        """Resume continues the same run (its resume count grows); Replay opens the page of a
+        new replay run. The boom step fails again both times: what matters is that they ran."""
+        with server.api("operator") as c:
+            run_id = c.post("/api/v1/groups/dash.fail/runs", json={"params": {}}).json()["run_id"]
+        server.wait_finished(run_id)
+        t = tab()
+        t.login("operator")
+        t.goto(f"/runs/{run_id}")
+        t.page.click("#resume-button")
+        t.page.wait_for_load_state("load")
+        with server.api("viewer") as c:
+            for _ in range(300):
+                runs = {r["run_id"]: r for r in c.get("/api/v1/runs", params={"group": "dash.fail"}).json()["runs"]}
+                if runs[run_id]["resumes"] >= 1 and runs[run_id]["status"] not in ("pending", "running"):
+                    break
+                time.sleep(0.1)
+            else:
+                raise AssertionError(f"the run was not resumed: {runs[run_id]}")
+        t.goto(f"/runs/{run_id}")
+        t.page.click(".replay-button")
+        t.page.wait_for_url(lambda url: "/runs/" in url and run_id not in url)
+        replay_id = t.page.inner_text("#run-id")
+        assert replay_id != run_id and t.page.locator("#run-meta").inner_text().count(run_id) == 1  # "replay of <run>"
+        t.assert_clean()
+
+
 class TestViewer:
     def test_a_viewer_sees_no_buttons_and_the_api_refuses_if_forced(self, tab: Any, server: Server) -> None:
         """No Run form, no cancel/resume/replay; a forced POST from the viewer's page (cookie and
@@ -372,6 +403,7 @@ class TestViewer:
             run_id,
         )
         assert forced == [403, 403, 403]
+        t.errors = [e for e in t.errors if "status of 403" not in e]  # the browser logs each refused request
         t.assert_clean()
 
     def test_a_cookie_post_without_the_csrf_header_is_refused(self, tab: Any) -> None:
