@@ -43,6 +43,16 @@ GROUPS = f'''
 @pytest.fixture
 def app(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:  # noqa: F811 - the fixture
     """The app over a temporary project (two groups, two pipelines) and a fresh store, with a token per role."""
+    yield from _app(tmp_path, db_url, monkeypatch)
+
+
+@pytest.fixture
+def app_without_dot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The same app configured with a Graphviz that does not exist (SQLite)."""
+    yield from _app(tmp_path, f"sqlite:///{tmp_path / 'spine.db'}", monkeypatch, 'dot = "/nonexistent/dot"\n')
+
+
+def _app(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, more_config: str = "") -> Iterator[Any]:  # noqa: F811 - the fixture's name
     from starlette.testclient import TestClient
 
     from spine.api.app import create_app
@@ -53,7 +63,7 @@ def app(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterato
     (tmp_path / "dr_pipes.py").write_text(PIPELINES, encoding="utf-8")
     (tmp_path / "groups").mkdir()
     (tmp_path / "groups" / "dr.yaml").write_text(GROUPS, encoding="utf-8")
-    (tmp_path / "spine.toml").write_text('pipelines = ["dr_pipes"]\ngroups = ["groups"]\n', encoding="utf-8")
+    (tmp_path / "spine.toml").write_text('pipelines = ["dr_pipes"]\ngroups = ["groups"]\n' + more_config, encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
     sys.modules.pop("dr_pipes", None)  # imported again: each test's registry starts clean
     monkeypatch.chdir(tmp_path)
@@ -225,3 +235,16 @@ class TestPages:
         for path in ("/", "/runs", "/groups/dr.good", f"/runs/{run_id}", "/login"):
             html = app.get(path).text
             assert re.findall(r"<script\b[^>]*>", html) == ['<script src="/dashboard/static/dashboard.js" defer>'], path
+
+
+def test_without_graphviz_the_pages_say_how_to_get_the_picture(app_without_dot: Any) -> None:
+    """No ``dot``: the group and run pages still work, say why there is no picture, and keep the sources and the step list."""
+    app = app_without_dot
+    run_id = start(app, "dr.bad")
+    wait(app, run_id)
+    login(app, "viewer")
+    html = app.get("/groups/dr.bad").text
+    assert 'id="no-svg"' in html and "install" in html and 'id="chips"' in html and 'id="dot-src"' in html
+    assert "<svg" not in html.split('id="graph"')[1].split("</section>")[0]
+    html = app.get(f"/runs/{run_id}").text
+    assert 'id="no-svg"' in html and 'id="gantt"' in html
