@@ -26,7 +26,7 @@ def ok(params, ctx):
 def sleep(params, ctx):
     end = time.monotonic() + float(params.get("seconds", 30))
     while time.monotonic() < end:
-        if ctx.cancelled:
+        if ctx.cancelled or Path("wake").exists():
             return None
         time.sleep(0.02)
     return {"slept": True}

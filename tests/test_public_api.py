@@ -7,7 +7,7 @@ import inspect
 
 import pytest
 
-PACKAGES = ["spine.core", "spine.yamlio", "spine.framework", "spine.orchestration", "spine.lint", "spine.diff", "spine.check", "spine.render", "spine.runner", "spine.store", "spine.testing"]
+PACKAGES = ["spine.core", "spine.yamlio", "spine.framework", "spine.orchestration", "spine.lint", "spine.diff", "spine.check", "spine.render", "spine.runner", "spine.store", "spine.testing", "spine.api"]
 
 
 def isort_key(name: str) -> tuple[int, str]:

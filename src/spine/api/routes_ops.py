@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from anyio import to_thread
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from spine.api.auth import Principal, Role, require
@@ -39,7 +39,7 @@ async def list_dead_letters(
     "/dlq/{letter_id}/replay", status_code=202, summary="Replay a dead letter's step as a new run (in the server's run workers)",
     responses=responses(404, 409, 422),
 )
-async def replay_dead_letter(request: Request, letter_id: int, _: Operator) -> JSONResponse:
+async def replay_dead_letter(request: Request, letter_id: Annotated[int, Path(ge=1, le=2**62)], _: Operator) -> JSONResponse:
     run_id = await to_thread.run_sync(request.app.state.spine.runs.replay, letter_id)
     base = str(request.app.url_path_for("get_run", run_id=run_id))
     return JSONResponse({"run_id": run_id, "status_url": base, "events_url": base + "/events"}, status_code=202, headers={"Location": base})
