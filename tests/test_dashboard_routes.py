@@ -52,7 +52,13 @@ def app_without_dot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     yield from _app(tmp_path, f"sqlite:///{tmp_path / 'spine.db'}", monkeypatch, 'dot = "/nonexistent/dot"\n')
 
 
-def _app(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, more_config: str = "") -> Iterator[Any]:  # noqa: F811 - the fixture's name
+@pytest.fixture
+def app_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The app in open mode: started without any token (SQLite)."""
+    yield from _app(tmp_path, f"sqlite:///{tmp_path / 'spine.db'}", monkeypatch, open_mode=True)
+
+
+def _app(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, more_config: str = "", *, open_mode: bool = False) -> Iterator[Any]:  # noqa: F811 - the fixture's name
     from starlette.testclient import TestClient
 
     from spine.api.app import create_app
@@ -68,9 +74,9 @@ def _app(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, more_conf
     sys.modules.pop("dr_pipes", None)  # imported again: each test's registry starts clean
     monkeypatch.chdir(tmp_path)
     workspace = Workspace(load_settings(config_file=tmp_path / "spine.toml"))
-    application = create_app(workspace, database=db_url, workers=2)
+    application = create_app(workspace, database=db_url, workers=2, open_mode=open_mode)
     services = application.state.spine
-    tokens = {role.value: services.tokens.create(role)[1] for role in TokenRole}
+    tokens = {} if open_mode else {role.value: services.tokens.create(role)[1] for role in TokenRole}
     with TestClient(application, base_url="http://127.0.0.1") as client:
         client.tokens = tokens  # type: ignore[attr-defined]
         client.services = services  # type: ignore[attr-defined]
@@ -248,3 +254,9 @@ def test_without_graphviz_the_pages_say_how_to_get_the_picture(app_without_dot: 
     assert "<svg" not in html.split('id="graph"')[1].split("</section>")[0]
     html = app.get(f"/runs/{run_id}").text
     assert 'id="no-svg"' in html and 'id="gantt"' in html
+
+
+def test_open_mode_shows_the_pages_without_signing_in(app_open: Any) -> None:
+    """Without any token configured (loopback only), the pages open as admin, with nothing to sign out of."""
+    r = app_open.get("/groups/dr.good", follow_redirects=False)
+    assert r.status_code == 200 and 'id="run-form"' in r.text and 'id="logout"' not in r.text

@@ -133,9 +133,11 @@ def _clear_session(response: Response) -> None:
 
 
 def _page_context(request: Request, principal: Principal) -> dict[str, Any]:
-    from spine.api.auth import CSRF_COOKIE
+    from spine.api.auth import CSRF_COOKIE, TOKEN_COOKIE
 
-    return {"principal": {"name": principal.name, "role": principal.role.name}, "csrf": request.cookies.get(CSRF_COOKIE, "")}
+    # open mode (no token configured) has no session to end: no Sign out button then
+    return {"principal": {"name": principal.name, "role": principal.role.name}, "csrf": request.cookies.get(CSRF_COOKIE, ""),
+            "session": bool(request.cookies.get(TOKEN_COOKIE))}
 
 
 async def _in_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
