@@ -68,14 +68,48 @@ class Principal:
 LOCAL_PRINCIPAL = Principal("local", Role.admin, "local (no tokens configured)")
 
 
+#: Seconds a token found valid is trusted without asking the store again (a revoke takes
+#: effect within this time).
+TOKEN_CACHE_SECONDS = 1.0
+
+
+class TokenCache:
+    """Valid tokens seen lately, by their hash (never the token itself): most requests then
+    cost no database read for authentication."""
+
+    def __init__(self, ttl: float = TOKEN_CACHE_SECONDS) -> None:
+        self.ttl = ttl
+        self._seen: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, digest: str) -> Principal | None:
+        hit = self._seen.get(digest)
+        if hit is None or time.monotonic() - hit[0] > self.ttl:
+            return None
+        return hit[1]
+
+    def put(self, digest: str, principal: Principal) -> None:
+        if len(self._seen) > 10_000:
+            self._seen.clear()
+        self._seen[digest] = (time.monotonic(), principal)
+
+
 def authenticate(services: Services, token: str) -> Principal | None:
     """The principal ``token`` belongs to (``None``: no such active token)."""
+    from spine.store.tokens import hash_token
+
     if not token:
         return None
+    digest = hash_token(token)
+    cache: TokenCache | None = getattr(services, "token_cache", None)
+    if cache is not None and (hit := cache.get(digest)) is not None:
+        return hit
     found = services.tokens.lookup(token)
     if found is None:
         return None
-    return Principal(found.id, Role.parse(found.role.value), found.name)
+    principal = Principal(found.id, Role.parse(found.role.value), found.name)
+    if cache is not None:
+        cache.put(digest, principal)
+    return principal
 
 
 class OpenMode:
@@ -122,7 +156,10 @@ async def principal_of(request: Any) -> Principal:
         if await to_thread.run_sync(services.open_mode.active):
             return LOCAL_PRINCIPAL
         raise _unauthorized("this endpoint needs a token: send 'Authorization: Bearer <token>' (spine token create makes one)")
-    principal = await to_thread.run_sync(authenticate, services, token)
+    from spine.store.tokens import hash_token
+
+    cached = services.token_cache.get(hash_token(token))
+    principal = cached if cached is not None else await to_thread.run_sync(authenticate, services, token)
     if principal is None:
         raise _unauthorized("the token is not valid (unknown or revoked); spine token create makes a new one")
     if via_cookie and request.method in UNSAFE_METHODS:
@@ -168,4 +205,4 @@ def require(role: Role) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
-__all__ = ["CSRF_COOKIE", "CSRF_HEADER", "LOCAL_PRINCIPAL", "TOKEN_COOKIE", "UNSAFE_METHODS", "OpenMode", "Principal", "Role", "authenticate", "require"]
+__all__ = ["CSRF_COOKIE", "CSRF_HEADER", "LOCAL_PRINCIPAL", "TOKEN_COOKIE", "UNSAFE_METHODS", "TOKEN_CACHE_SECONDS", "OpenMode", "Principal", "Role", "TokenCache", "authenticate", "require"]

@@ -112,7 +112,9 @@ def advance(cursor: Cursor, run_id: str, rows: Iterable[Any]) -> list[tuple[str,
 
 def over(summary: RunSummary) -> bool:
     """The run will not change by itself any more (finished, or its process is gone)."""
-    return summary.orphaned or summary.status.value != "running"
+    from spine.orchestration.models import GroupRunStatus
+
+    return summary.orphaned or summary.status is not GroupRunStatus.RUNNING
 
 
 def frame(event_id: str, event: str, data: dict[str, Any]) -> bytes:

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from spine.core.errors import PlanResolutionError
 
 if TYPE_CHECKING:
-    from spine.api.auth import OpenMode
+    from spine.api.auth import OpenMode, TokenCache
     from spine.api.catalog import GroupCatalog
     from spine.api.metrics import Metrics
     from spine.config import Settings
@@ -284,6 +284,7 @@ class Services:
     runs: RunService
     metrics: Metrics
     open_mode: OpenMode = field(init=False)
+    token_cache: TokenCache = field(init=False)
     #: How often an event stream looks at the store for changes (seconds).
     event_poll_seconds: float = 0.5
 
@@ -301,7 +302,7 @@ def build_services(
     tuning: StoreTuning | None = None,
 ) -> Services:
     """Open the store (creating its schema when empty) and build the services over it."""
-    from spine.api.auth import OpenMode
+    from spine.api.auth import OpenMode, TokenCache
     from spine.api.catalog import GroupCatalog
     from spine.api.metrics import Metrics
     from spine.store import RunStore
@@ -321,6 +322,7 @@ def build_services(
     metrics.watch_pools(lambda: PoolSlots(store, dict(workspace.settings.pools)).in_use())
     services = Services(workspace.settings, workspace, store, ApiTokens(store), catalog, runs, metrics)
     services.open_mode = OpenMode(services, open_mode)
+    services.token_cache = TokenCache()
     return services
 
 
