@@ -95,7 +95,9 @@ def create_app(
             swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png",
         )
 
-    # the dashboard (spine.api.dashboard) is included here
+    from spine.api.dashboard import dashboard_router
+
+    app.include_router(dashboard_router())  # the dashboard's pages at /
     return app
 
 

@@ -69,7 +69,6 @@ def _break_word(word: str) -> Markup:
     return Markup("<wbr>").join(pieces)
 
 
-@lru_cache(maxsize=1)
 def environment() -> Any:
     """The one sandboxed, autoescaping Jinja2 environment for every HTML page.
 
@@ -78,7 +77,15 @@ def environment() -> Any:
     fields hold plain values, and a 1,000-step page reads tens of thousands of them.
     Everything else (methods, properties, other objects) goes through the sandbox.
     """
-    from jinja2 import PackageLoader, select_autoescape
+    return page_environment()
+
+
+@lru_cache(maxsize=4)
+def page_environment(*packages: str) -> Any:
+    """:func:`environment` whose templates are looked up first in each of ``packages``'
+    ``templates`` folder (the dashboard's pages), then in :mod:`spine.render`'s — so a page
+    of another layer includes the reports' templates and shares their filters."""
+    from jinja2 import ChoiceLoader, PackageLoader, select_autoescape
     from jinja2.sandbox import SandboxedEnvironment
 
     fields: dict[type, frozenset[str]] = {}
@@ -97,7 +104,7 @@ def environment() -> Any:
             return super().getattr(obj, attribute)
 
     env = PageEnvironment(
-        loader=PackageLoader("spine.render", "templates"),
+        loader=ChoiceLoader([*(PackageLoader(p, "templates") for p in packages), PackageLoader("spine.render", "templates")]),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
@@ -191,4 +198,15 @@ def picture_note(picture: Picture) -> str:
     return f"No picture: {picture.reason}. The Mermaid and DOT sources are below."
 
 
-__all__ = ["LONG_RUN", "SHORT_WORD", "asset", "breakable", "clean_svg", "environment", "inline_picture", "picture_note", "pretty"]
+__all__ = [
+    "LONG_RUN",
+    "SHORT_WORD",
+    "asset",
+    "breakable",
+    "clean_svg",
+    "environment",
+    "inline_picture",
+    "page_environment",
+    "picture_note",
+    "pretty",
+]

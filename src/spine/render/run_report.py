@@ -38,6 +38,7 @@ from spine.render.mermaid import to_mermaid
 from spine.render.view import EdgeKind, GraphView, NodeKind, build_graph_view
 
 if TYPE_CHECKING:
+    from spine.orchestration.models import PipelineGroup
     from spine.orchestration.planner import ExecutionPlan, PlannedStep
     from spine.runner.results import AttemptRecord, GroupExecutionResult, StepExecution
 
@@ -374,21 +375,36 @@ class _PlanIndex:
     order: Sequence[str]
 
 
-def _index(plan: ExecutionPlan) -> _PlanIndex:
-    """The plan's graph view is drawn without the critical-path emphasis: in a run report
-    colour means status, and a blue path would read as "running"."""
-    if any(p.nesting for p in plan.steps):  # the plan's steps are expanded already: draw them, clustered
-        from spine.orchestration.models import PipelineGroup, PipelineStep
+def status_view(group: PipelineGroup, plan: ExecutionPlan | None = None) -> GraphView:
+    """``group``'s graph view for colouring by status: without the critical-path emphasis,
+    because where colour means status a blue path would read as "running". When ``plan``
+    (of ``group``) calls nested groups, its expanded steps are drawn instead, clustered, so
+    the run's step names (``prices/ingest``) have nodes to colour."""
+    if plan is not None and any(p.nesting for p in plan.steps):
+        from spine.orchestration.models import PipelineGroup as Group, PipelineStep
 
-        flat = PipelineGroup(name=plan.group.name, steps=tuple(PipelineStep(p.name, p.pipeline, depends_on=p.depends_on) for p in plan.steps))
+        flat = Group(name=plan.group.name, steps=tuple(PipelineStep(p.name, p.pipeline, depends_on=p.depends_on) for p in plan.steps))
         view = build_graph_view(flat, nesting={p.name: p.nesting for p in plan.steps})
     else:
-        view = build_graph_view(plan.group)
-    view = replace(
+        view = build_graph_view(group)
+    return replace(
         view,
         nodes=tuple(replace(n, critical=False) for n in view.nodes),
         edges=tuple(replace(e, kind=EdgeKind.NORMAL) if e.kind is EdgeKind.CRITICAL else e for e in view.edges),
     )
+
+
+def status_decorations(view: GraphView, result: GroupExecutionResult | None, *, links: bool = True) -> dict[str, NodeDecoration]:
+    """Each step node of ``view`` filled by its status in ``result`` (none without a run);
+    ``links`` makes each node link to its row of the run report (``#row-n3``)."""
+    if result is None:
+        return {}
+    out = _decorations(view, result)
+    return out if links else {k: replace(d, href=None) for k, d in out.items()}
+
+
+def _index(plan: ExecutionPlan) -> _PlanIndex:
+    view = status_view(plan.group, plan)
     children: dict[str, list[str]] = {}
     for p in plan.steps:
         for d in p.depends_on:
@@ -443,10 +459,15 @@ def mermaid_with_status(plan: ExecutionPlan, result: GroupExecutionResult, *, di
 
 
 def _mermaid(index: _PlanIndex, result: GroupExecutionResult, direction: str) -> str:
-    ids = index.ids
-    lines = [to_mermaid(index.view, direction=direction).rstrip("\n")]
+    return status_mermaid(index.view, result, direction=direction)
+
+
+def status_mermaid(view: GraphView, result: GroupExecutionResult | None, *, direction: str = "TB") -> str:
+    """Mermaid of ``view`` (see :func:`status_view`) with a class per step status in ``result`` (``st_failed`` …)."""
+    ids = {n.name: n.id for n in view.nodes if n.kind is NodeKind.STEP}
+    lines = [to_mermaid(view, direction=direction).rstrip("\n")]
     groups: dict[StepStatus, list[str]] = {}
-    for s in result.step_executions:
+    for s in result.step_executions if result is not None else ():
         if s.name in ids:
             groups.setdefault(s.status, []).append(ids[s.name])
     for status in StepStatus:
