@@ -120,8 +120,10 @@ class ExecutionPolicy(Record):
     max_active_runs: int = 1
     #: The pool (``[tool.spine.pools]``) every step of the group draws a slot from, unless it names its own.
     pool: str | None = None
+    #: The Celery queue every step is sent to, unless it names its own (other executors ignore it).
+    queue: str | None = None
 
-    _omit_defaults = ("timeout_minutes", *RUN_KEYS, "max_active_runs", "pool")
+    _omit_defaults = ("timeout_minutes", *RUN_KEYS, "max_active_runs", "pool", "queue")
 
     def __post_init__(self) -> None:
         # the DSL may say execution="parallel": store the enum (an unknown value raises ValueError)
@@ -153,8 +155,10 @@ class PipelineStep(Record):
     timeout_seconds: float | None = None
     #: The pool this step draws a slot from while it runs; ``None``: the policy's ``pool``.
     pool: str | None = None
+    #: The Celery queue this step is sent to (workers started with ``--queue``); ``None``: the policy's.
+    queue: str | None = None
 
-    _omit_defaults = ("params", "depends_on", "description", *RUN_KEYS, "pool")
+    _omit_defaults = ("params", "depends_on", "description", *RUN_KEYS, "pool", "queue")
     _key_order = ("name", "pipeline", "description", "depends_on", "params")
 
     def __post_init__(self) -> None:
@@ -254,6 +258,7 @@ class PipelineGroup:
         retry_delay_seconds: float | None = None,
         timeout_seconds: float | None = None,
         pool: str | None = None,
+        queue: str | None = None,
     ) -> PipelineGroup:
         """A copy of this group with one more step (groups are immutable: chain the calls)."""
         step = PipelineStep(
@@ -266,6 +271,7 @@ class PipelineGroup:
             retry_delay_seconds=retry_delay_seconds,
             timeout_seconds=timeout_seconds,
             pool=pool,
+            queue=queue,
         )
         return replace(self, steps=(*self.steps, step), source=None)
 

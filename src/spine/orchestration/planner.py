@@ -77,6 +77,8 @@ class PlannedStep(Record):
     timeout_seconds: float | None = None
     #: The pool the step draws a slot from (``None``: none): the step's own, else the policy's.
     pool: str | None = None
+    #: The Celery queue the step is sent to (``None``: the default): the step's own, else the policy's.
+    queue: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", freeze_map(self.params))
@@ -410,6 +412,7 @@ class PlanResolver:
                     retry_delay_seconds=policy.retry_delay_seconds if step.retry_delay_seconds is None else step.retry_delay_seconds,
                     timeout_seconds=policy.timeout_seconds if step.timeout_seconds is None else step.timeout_seconds,
                     pool=policy.pool if step.pool is None else step.pool,
+                    queue=policy.queue if step.queue is None else step.queue,
                 )
             )
         if errors:
