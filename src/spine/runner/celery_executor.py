@@ -206,6 +206,8 @@ class CeleryExecutor:
     ``broker`` is a Redis or RabbitMQ URL; ``result_backend`` overrides the backend chosen
     for it; ``visibility_timeout`` (Redis) must match the workers'. ``modules`` are the
     pipeline modules workers import when a pipeline is not registered there.
+    ``broker_wait_seconds`` bounds how long a broker may be gone before the run fails;
+    ``default_queue`` is where steps that name no queue go.
     """
 
     name = "celery"
@@ -219,8 +221,11 @@ class CeleryExecutor:
         modules: Sequence[str] = (),
         broker_wait_seconds: float = BROKER_WAIT_SECONDS,
         connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+        default_queue: str = DEFAULT_QUEUE,
     ) -> None:
         self.broker = broker
+        #: The queue of steps that name none.
+        self.default_queue = default_queue
         self.result_backend = result_backend
         self.visibility_timeout = visibility_timeout
         self.modules = tuple(modules)
@@ -275,7 +280,7 @@ class CeleryExecutor:
     def submit(self, task: AttemptTask) -> _CeleryHandle:
         if self.modules and not task.modules:
             task = replace(task, modules=self.modules)
-        handle = _CeleryHandle(self, str(uuid.uuid4()), task.queue or DEFAULT_QUEUE)
+        handle = _CeleryHandle(self, str(uuid.uuid4()), task.queue or self.default_queue)
         started = dt.datetime.now(dt.UTC)
         if self._lost_since is not None:
             self._hold(task, handle, started)  # the broker is gone: nothing new is sent
