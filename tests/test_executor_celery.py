@@ -401,3 +401,25 @@ class TestBrokerGoesAway:
             store.close()
             pool.stop()
             redis.stop()
+
+
+class TestCli:
+    def test_spine_group_run_executor_celery_uses_the_configured_broker(self, workers: Workers, tmp_path: Path) -> None:
+        """`spine group run FILE --executor celery --json`, broker from [tool.spine] celery.broker: exit 0, every step on a worker."""
+        import json
+
+        (workers.folder / "cli.yaml").write_text(
+            "apiVersion: spine.io/v1\nkind: PipelineGroup\nmetadata: {name: on_celery}\nspec:\n"
+            f"  policy: {{queue: {workers.queue}}}\n  pipelines:\n"
+            "    - {name: a, pipeline: conformance.echo, params: {n: 1}}\n"
+            "    - {name: b, pipeline: celeryonly.where, depends_on: [a]}\n",
+            encoding="utf-8",
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SPINE_")}
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(TESTS), env.get("PYTHONPATH", "")) if p)
+        proc = subprocess.run([sys.executable, "-m", "spine", "group", "run", "cli.yaml", "--executor", "celery", "--json", "--db", "none"],
+                              capture_output=True, text=True, cwd=workers.folder, env=env, timeout=PATIENCE)
+        assert proc.returncode == 0, proc.stderr
+        data = json.loads(proc.stdout)
+        assert data["status"] == "completed" and data["executor"] == "celery"
+        assert data["steps"][1]["result"]["pgid"] in {p.pid for p in workers.procs.values()}
