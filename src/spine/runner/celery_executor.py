@@ -296,7 +296,7 @@ class CeleryExecutor:
             self._thread = None
         app, self.app = self.app, None
         if app is not None:
-            quiet = (*self._errors, AttributeError, TypeError)
+            quiet: tuple[type[BaseException], ...] = (*self._errors, AttributeError, TypeError)
             try:
                 app.backend.result_consumer.stop()
             except quiet:  # never started, or the broker is gone
