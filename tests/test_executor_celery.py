@@ -31,7 +31,7 @@ from executor_conformance import MODULES, ExecutorConformance, group, with_step_
 from spine.framework import CancelToken  # noqa: E402
 from spine.orchestration import PipelineGroup, PlanResolver  # noqa: E402
 from spine.orchestration.models import GroupRunStatus, StepStatus  # noqa: E402
-from spine.runner import GroupExecutionResult, GroupRunner  # noqa: E402
+from spine.runner import GroupExecutionResult, GroupRunner, RunEventKind  # noqa: E402
 from spine.runner.celery_executor import (  # noqa: E402
     CeleryExecutor,
     CeleryUnavailableError,
@@ -423,3 +423,42 @@ class TestCli:
         data = json.loads(proc.stdout)
         assert data["status"] == "completed" and data["executor"] == "celery"
         assert data["steps"][1]["result"]["pgid"] in {p.pid for p in workers.procs.values()}
+
+
+class TestBrokerComesBack:
+    def test_a_broker_back_within_the_wait_lets_the_run_complete(self, tmp_path: Path) -> None:
+        """Redis stops for a moment while a step runs and steps wait: held steps are sent when it is back and the run completes."""
+        _broker("redis")
+        redis = _PrivateRedis(tmp_path)
+        redis.start()
+        pool = Workers(redis.url, tmp_path / "workers")
+        started = tmp_path / "started"
+        try:
+            pool.start("w", concurrency=2)
+            g = (
+                PipelineGroup(name="blip").with_policy(execution="parallel", max_concurrency=2, timeout_seconds=PATIENCE / 3)
+                .add("long", "conformance.wait_for_cancel", params={"started": str(started), "seconds": 4})
+                .add("after", "conformance.echo", depends_on=["long"])
+            )
+            runner = GroupRunner(pool.executor(broker_wait_seconds=PATIENCE / 3, connect_timeout=2), modules=WORKER_MODULES)
+            finished: list[str] = []
+
+            def on_event(event: Any) -> None:
+                if event.kind is RunEventKind.STEP_FINISHED:
+                    finished.append(event.step)
+
+            join = _in_background(lambda: runner.execute(_plan(g), on_event=on_event))
+            _wait_for(started.exists, "the long step to start")
+            redis.stop()
+            time.sleep(1.5)
+            redis.start()
+            _wait_for(lambda: "long" in finished, "the long step's outcome, collected after the broker came back")
+            # a Redis worker with an unacknowledged task exits when its broker dies (kombu:
+            # "Unrecoverable error"; its pool process still stored the result): a supervisor restarts it
+            pool.stop()
+            pool.start("w2", concurrency=2)
+            result = join()
+        finally:
+            pool.stop()
+            redis.stop()
+        assert result.status is GroupRunStatus.COMPLETED, [(e.name, e.status.value, e.error) for e in result.step_executions]

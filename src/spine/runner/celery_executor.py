@@ -387,9 +387,10 @@ class CeleryExecutor:
             with self.app.connection_for_write() as conn:
                 conn.ensure_connection(max_retries=1, timeout=2)
             _ping_backend(self.app)
-            reconnect = getattr(consumer, "_reconnect", None)
-            if reconnect is not None and getattr(consumer, "_connection", getattr(consumer, "_pubsub", None)) is not None:
-                reconnect()
+            # Celery's own reconnect of the result channel: Redis resubscribes every pending
+            # result (reading those that finished meanwhile); rpc:// rebuilds its consumer
+            if hasattr(consumer, "subscribed_to") or getattr(consumer, "_consumer", None) is not None:
+                consumer._reconnect()
         except self._errors:
             return
         self._lost_since = None
