@@ -255,6 +255,7 @@ class CeleryExecutor:
                 "(redis://127.0.0.1:6379/0, amqp://guest:guest@127.0.0.1:5672//)"
             )
         self._outcomes = outcomes
+        _guard_forks()
         app = make_app(self.broker, result_backend=self.result_backend, visibility_timeout=self.visibility_timeout)
         where = safe_url(self.broker)
         errors = _connection_errors(app)
@@ -491,6 +492,31 @@ def _connection_errors(app: Any) -> tuple[type[BaseException], ...]:
     from kombu.exceptions import OperationalError
 
     return (*errors, *backend_errors, OperationalError, OSError, TimeoutError, RuntimeError)
+
+
+_fork_guarded = False
+
+
+def _guard_forks() -> None:
+    """In a process forked from the run's (``--executor processes``), skip kombu's and
+    Celery's multiprocessing after-fork cleanups. They close the parent's pooled broker
+    connections from the child — a Redis ``BRPOP`` read or an AMQP close handshake on a
+    socket the parent still uses — and can hang the child before it runs its step. The
+    child never uses them. (Celery's own prefork pool, billiard, does not run these.)"""
+    global _fork_guarded
+    if not _fork_guarded:
+        os.register_at_fork(after_in_child=_drop_broker_after_fork_hooks)
+        _fork_guarded = True
+
+
+def _drop_broker_after_fork_hooks() -> None:
+    from multiprocessing import util as mp_util
+
+    registry = mp_util._afterfork_registry  # type: ignore[attr-defined]
+    for key in list(registry.keys()):
+        func = key[2]
+        if str(getattr(func, "__module__", "")).startswith(("kombu.", "celery.")):
+            registry.pop(key, None)
 
 
 def _ping_backend(app: Any) -> None:
