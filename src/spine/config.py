@@ -20,9 +20,11 @@ from typing import Any
 from spine.core.errors import SpineError
 from spine.core.limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_NODES, Limits
 
-KEYS = ("pipelines", "groups", "database", "max_file_size", "max_depth", "max_nodes", "lint", "dot", "pools")
+KEYS = ("pipelines", "groups", "database", "max_file_size", "max_depth", "max_nodes", "lint", "dot", "pools", "celery")
 #: Keys of the ``[tool.spine.lint]`` table (``lint.ignore = [...]`` in ``[tool.spine]``).
 LINT_KEYS = ("ignore",)
+#: Keys of the ``[tool.spine.celery]`` table; each also read from ``SPINE_CELERY_<KEY>``.
+CELERY_KEYS = ("broker", "result_backend", "visibility_timeout")
 
 
 class ConfigError(SpineError):
@@ -52,6 +54,9 @@ class Settings:
     #: Graphviz's ``dot`` for SVG: a program name looked up on ``PATH``, or a path
     #: (``[tool.spine] dot``, relative to the configuration's folder, or ``SPINE_DOT``).
     dot: str = "dot"
+    #: ``[tool.spine.celery]``: ``broker`` (a Redis or RabbitMQ URL), ``result_backend`` (default:
+    #: chosen for the broker), ``visibility_timeout`` (Redis, seconds). ``SPINE_CELERY_BROKER`` …
+    celery: dict[str, Any] = field(default_factory=dict)
     #: The folder the configuration was found in (``None``: no configuration).
     root: Path | None = None
     #: The file the configuration came from.
@@ -116,8 +121,8 @@ def load_settings(
             settings = replace(settings, dot=str(path.parent / settings.dot))
     from_env: dict[str, Any] = {}
     for key in KEYS:
-        if key == "lint":
-            continue  # a table: no environment variable
+        if key in ("lint", "celery"):
+            continue  # a table: no environment variable (celery's keys have their own)
         var = f"SPINE_{key.upper()}"
         if var in env and env[var] != "":
             raw = env[var]
@@ -126,6 +131,9 @@ def load_settings(
         from_env["database"] = env["SPINE_DATABASE_URL"]
     if "pools" in from_env:
         from_env["pools"] = _pools_from_env(from_env["pools"])
+    celery_env = {k: env[f"SPINE_CELERY_{k.upper()}"] for k in CELERY_KEYS if env.get(f"SPINE_CELERY_{k.upper()}")}
+    if celery_env:
+        from_env["celery"] = {**settings.celery, **celery_env}
     return _apply(settings, from_env, "environment")
 
 
@@ -180,6 +188,8 @@ def _apply(settings: Settings, table: dict[str, Any], where: str) -> Settings:
             changes[key] = value
         elif key == "pools":
             changes[key] = _pools(value, where)
+        elif key == "celery":
+            changes[key] = _celery(value, where)
     return replace(settings, **changes)
 
 
@@ -205,6 +215,32 @@ def _pools(value: Any, where: str) -> dict[str, int]:
             raise ConfigError(f"{where}: pool {name!r} must have a size that is an integer ≥ 1, got {size!r}")
         pools[name] = number
     return pools
+
+
+def _celery(value: Any, where: str) -> dict[str, Any]:
+    """``[tool.spine.celery]``: broker and result_backend URLs, visibility_timeout seconds > 0."""
+    if not isinstance(value, dict):
+        raise ConfigError(f'{where}: celery must be a table, e.g. [tool.spine.celery] broker = "redis://127.0.0.1:6379/0"')
+    unknown = sorted(set(value) - set(CELERY_KEYS))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) in [tool.spine.celery]: {', '.join(unknown)} (known: {', '.join(CELERY_KEYS)})")
+    out: dict[str, Any] = {}
+    for key in ("broker", "result_backend"):
+        if key in value:
+            url = value[key]
+            if not isinstance(url, str) or "://" not in url:
+                raise ConfigError(f"{where}: celery.{key} must be a URL such as redis://127.0.0.1:6379/0, got {url!r}")
+            out[key] = url
+    if "visibility_timeout" in value:
+        raw = value["visibility_timeout"]
+        try:
+            seconds = float(raw) if not isinstance(raw, bool) else None
+        except (TypeError, ValueError):
+            seconds = None
+        if seconds is None or not seconds > 0:
+            raise ConfigError(f"{where}: celery.visibility_timeout must be a number of seconds > 0, got {raw!r}")
+        out["visibility_timeout"] = seconds
+    return out
 
 
 def import_pipeline_modules(settings: Settings) -> list[str]:

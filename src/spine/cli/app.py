@@ -217,6 +217,10 @@ def _register_commands() -> None:
     cli.add_command(dlq)
     cli.add_command(db)
 
+    from spine.cli.worker_cmd import worker_cmd
+
+    cli.add_command(worker_cmd)
+
 
 _register_commands()
 

@@ -16,6 +16,7 @@ import click
 
 from spine.cli.output import colour, dump_json, safe
 from spine.cli.storage import db_option, open_store, parse_since, when
+from spine.cli.worker_cmd import broker_option
 
 EXIT_OK, EXIT_INVALID, EXIT_CANCELLED = 0, 1, 130
 
@@ -60,11 +61,12 @@ def list_cmd(c: Any, status: str, run_id: str | None, limit: int | None, as_json
 
 @dlq.command("replay")
 @click.argument("ids", nargs=-1, required=True, type=int)
-@click.option("--executor", type=click.Choice(["inline", "threads", "processes", "dask"]), default=None, help="Run on this executor (default: the one the run used).")
+@click.option("--executor", type=click.Choice(["inline", "threads", "processes", "dask", "celery"]), default=None, help="Run on this executor (default: the one the run used).")
+@broker_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of the replay runs (each in the shape of spine group run --json).")
 @db_option
 @click.pass_obj
-def replay_cmd(c: Any, ids: tuple[int, ...], executor: str | None, as_json: bool, db: str | None) -> int:
+def replay_cmd(c: Any, ids: tuple[int, ...], executor: str | None, broker: str | None, as_json: bool, db: str | None) -> int:
     """Run dead-lettered steps again, each as a one-step run linked to its run.
 
     \b
@@ -77,6 +79,7 @@ def replay_cmd(c: Any, ids: tuple[int, ...], executor: str | None, as_json: bool
     from spine.framework import CancelToken, Dispatcher
     from spine.orchestration.models import GroupRunStatus, StepStatus
     from spine.runner import GroupRunner
+    from spine.cli.worker_cmd import celery_executor
     from spine.store import DeadLetters, StoreTuning, replay_dead_letter
 
     ws = c.workspace()
@@ -85,8 +88,11 @@ def replay_cmd(c: Any, ids: tuple[int, ...], executor: str | None, as_json: bool
         raise UsageProblem("no pipelines are registered, so nothing can run: list the modules that register them in [tool.spine] pipelines")
 
     def make_runner(options: Any) -> GroupRunner:
+        chosen: Any = executor or options.get("executor") or "threads"
+        if chosen == "celery":
+            chosen = celery_executor(ws, broker)
         return GroupRunner(
-            executor or options.get("executor") or "threads", grace_seconds=float(options.get("grace_seconds") or 10.0),
+            chosen, grace_seconds=float(options.get("grace_seconds") or 10.0),
             modules=tuple(ws.settings.pipelines), dispatcher=Dispatcher(registry, ws.settings.pipelines),
         )
 

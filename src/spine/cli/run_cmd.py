@@ -24,6 +24,7 @@ import click
 
 from spine.cli.output import colour, dump_json, safe, short
 from spine.cli.storage import db_option
+from spine.cli.worker_cmd import broker_option
 from spine.cli.workspace import UsageProblem, Workspace
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
@@ -35,9 +36,10 @@ TRACEBACK_TAIL = 12
 @click.argument("target", metavar="NAME|FILE")
 @click.option("--group", "group_name", metavar="NAME", help="Which group, when FILE holds several.")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="A run param (VALUE read as YAML, like plan). Repeatable.")
-@click.option("--executor", type=click.Choice(["inline", "threads", "processes", "dask"]), default=None, help="Where steps run: the calling thread, a thread pool (default), one process per attempt, or a Dask cluster.")
+@click.option("--executor", type=click.Choice(["inline", "threads", "processes", "dask", "celery"]), default=None, help="Where steps run: the calling thread, a thread pool (default), one process per attempt, a Dask cluster, or Celery workers (spine worker).")
 @click.option("--max-concurrency", type=click.IntRange(min=1), metavar="N", help="Run at most N steps at once (overrides policy.max_concurrency of a parallel group).")
 @click.option("--dask-scheduler", metavar="ADDR", help="Use the Dask cluster at ADDR (tcp://HOST:PORT); implies --executor dask. Without it, dask starts a LocalCluster for the run.")
+@broker_option
 @click.option("--on-failure", type=click.Choice(["stop", "continue"]), default=None, help="Override policy.on_failure for this run.")
 @click.option("--grace-seconds", type=click.FloatRange(min=0), default=10.0, show_default=True, help="After Ctrl-C/SIGTERM, how long running steps get to finish.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run result as JSON on stdout.")
@@ -48,8 +50,8 @@ TRACEBACK_TAIL = 12
 @click.option("--wait", is_flag=True, help="When policy.max_active_runs runs of the group are active, wait for a place instead of failing.")
 @click.pass_obj
 def run_cmd(c: Any, target: str, group_name: str | None, params: tuple[str, ...], executor: str | None, max_concurrency: int | None,
-            dask_scheduler: str | None, on_failure: str | None, grace_seconds: float, as_json: bool, report_path: str | None,
-            dry_run: bool, batch_id: str | None, db: str | None, wait: bool) -> int:
+            dask_scheduler: str | None, broker: str | None, on_failure: str | None, grace_seconds: float, as_json: bool,
+            report_path: str | None, dry_run: bool, batch_id: str | None, db: str | None, wait: bool) -> int:
     """Run a group: every step in dependency order, by its policy, on an executor.
 
     \b
@@ -59,10 +61,12 @@ def run_cmd(c: Any, target: str, group_name: str | None, params: tuple[str, ...]
     """
     if dask_scheduler and executor not in (None, "dask"):
         raise click.UsageError(f"--dask-scheduler needs --executor dask (got --executor {executor})")
-    executor = executor or ("dask" if dask_scheduler else "threads")
+    if broker and executor not in (None, "celery"):
+        raise click.UsageError(f"--broker needs --executor celery (got --executor {executor})")
+    executor = executor or ("dask" if dask_scheduler else "celery" if broker else "threads")
     return run_group(
         c.workspace(), target, group_name=group_name, param_items=params, executor=executor, max_concurrency=max_concurrency,
-        dask_address=dask_scheduler, on_failure=on_failure, grace_seconds=grace_seconds, as_json=as_json,
+        dask_address=dask_scheduler, broker=broker, on_failure=on_failure, grace_seconds=grace_seconds, as_json=as_json,
         report_path=report_path, dry_run=dry_run, batch_id=batch_id, color=c.color, db=db, wait=wait,
     )
 
@@ -70,7 +74,7 @@ def run_cmd(c: Any, target: str, group_name: str | None, params: tuple[str, ...]
 def run_group(ws: Workspace, target: str, *, group_name: str | None, param_items: Sequence[str], executor: str,
               max_concurrency: int | None, dask_address: str | None, on_failure: str | None, grace_seconds: float,
               as_json: bool, report_path: str | None, dry_run: bool, batch_id: str | None, color: bool,
-              db: str | None = None, wait: bool = False) -> int:
+              db: str | None = None, wait: bool = False, broker: str | None = None) -> int:
     from spine.cli.commands import _check_target, _plan_text, echo_findings, run_params
     from spine.orchestration import validate_group
 
@@ -105,14 +109,21 @@ def run_group(ws: Workspace, target: str, *, group_name: str | None, param_items
     from spine.framework import CancelToken, Dispatcher
     from spine.runner import GroupRunner
 
+    if executor == "celery":
+        from spine.cli.worker_cmd import celery_executor
+
+        chosen: Any = celery_executor(ws, broker)  # a missing or unusable broker: a usage error, nothing ran
+    else:
+        chosen = executor
     runner = GroupRunner(
-        executor, max_concurrency=max_concurrency, on_failure=on_failure, grace_seconds=grace_seconds,
+        chosen, max_concurrency=max_concurrency, on_failure=on_failure, grace_seconds=grace_seconds,
         dask_address=dask_address, modules=tuple(ws.settings.pipelines), dispatcher=Dispatcher(registry, ws.settings.pipelines),
     )
     store = _run_store(ws, db, plan)  # before any step runs: an unreachable database costs nothing
     token = CancelToken()
     progress = _progress(plan, runner, color)
     from spine.runner import DaskUnavailableError
+    from spine.runner.celery_executor import CeleryUnavailableError
 
     lost = None
     try:
@@ -135,7 +146,7 @@ def run_group(ws: Workspace, target: str, *, group_name: str | None, param_items
                     result, lost = exc.result, exc
                 finally:
                     store.close()
-    except DaskUnavailableError as exc:  # before any step ran: like a missing file, a usage error
+    except (DaskUnavailableError, CeleryUnavailableError) as exc:  # before any step ran: like a missing file, a usage error
         raise UsageProblem(f"{exc}; nothing ran") from exc
     if as_json:
         dump_json(result.to_dict(), pretty=len(plan.steps) <= 5000)

@@ -15,6 +15,7 @@ import click
 
 from spine.cli.output import colour, dump_json, safe
 from spine.cli.storage import db_option, open_store, parse_since, when
+from spine.cli.worker_cmd import broker_option
 from spine.cli.workspace import UsageProblem
 
 EXIT_OK, EXIT_INVALID = 0, 1
@@ -151,14 +152,15 @@ def cancel_cmd(c: Any, run_id: str, db: str | None) -> int:
 
 @runs.command("resume")
 @click.argument("run_id")
-@click.option("--executor", type=click.Choice(["inline", "threads", "processes", "dask"]), default=None, help="Run on this executor (default: the one the run used).")
+@click.option("--executor", type=click.Choice(["inline", "threads", "processes", "dask", "celery"]), default=None, help="Run on this executor (default: the one the run used).")
+@broker_option
 @click.option("--max-concurrency", type=click.IntRange(min=1), metavar="N", help="Run at most N steps at once (default: as the run did).")
 @click.option("--grace-seconds", type=click.FloatRange(min=0), default=None, help="After Ctrl-C/SIGTERM, how long running steps get to finish (default: as the run did).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run as JSON (the shape of spine group run --json).")
 @click.option("--report", "report_path", metavar="FILE.html", type=click.Path(), help="Write the run's HTML run report here.")
 @db_option
 @click.pass_obj
-def resume_cmd(c: Any, run_id: str, executor: str | None, max_concurrency: int | None, grace_seconds: float | None, as_json: bool,
+def resume_cmd(c: Any, run_id: str, executor: str | None, broker: str | None, max_concurrency: int | None, grace_seconds: float | None, as_json: bool,
                report_path: str | None, db: str | None) -> int:
     """Resume a run: re-run its failed, skipped, cancelled and never-started steps.
 
@@ -183,7 +185,11 @@ def resume_cmd(c: Any, run_id: str, executor: str | None, max_concurrency: int |
         )
 
     def make_runner(options: Any) -> GroupRunner:
-        chosen = executor or options.get("executor") or "threads"
+        chosen: Any = executor or options.get("executor") or "threads"
+        if chosen == "celery":
+            from spine.cli.worker_cmd import celery_executor
+
+            chosen = celery_executor(ws, broker)
         runner = GroupRunner(
             chosen, max_concurrency=max_concurrency or options.get("max_concurrency"), on_failure=options.get("on_failure"),
             grace_seconds=grace_seconds if grace_seconds is not None else float(options.get("grace_seconds") or 10.0),

@@ -43,9 +43,9 @@ RENAME_THRESHOLD = 0.5
 MAX_RENAME_CANDIDATES = 20_000
 
 _METADATA_FIELDS = ("name", "version", "domain", "description", "tags")
-_POLICY_FIELDS = ("execution", "max_concurrency", "on_failure", "timeout_minutes", *RUN_KEYS, "max_active_runs", "pool")
-#: A step's own keys compared as run keys: the RUN_KEYS and its pool.
-_STEP_RUN_KEYS = (*RUN_KEYS, "pool", "group")  # ``group``: the group a step calls instead of a pipeline
+_POLICY_FIELDS = ("execution", "max_concurrency", "on_failure", "timeout_minutes", *RUN_KEYS, "max_active_runs", "pool", "queue")
+#: A step's own keys compared as run keys: the RUN_KEYS, its pool and its queue.
+_STEP_RUN_KEYS = (*RUN_KEYS, "pool", "queue", "group")  # ``group``: the group a step calls instead of a pipeline
 
 
 class Change(enum.Enum):
@@ -320,6 +320,7 @@ def _policy(g: PipelineGroup) -> dict[str, Any]:
         **{k: getattr(p, k) for k in RUN_KEYS},
         "max_active_runs": p.max_active_runs,
         "pool": p.pool,
+        "queue": p.queue,
     }
 
 

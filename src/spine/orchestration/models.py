@@ -120,8 +120,10 @@ class ExecutionPolicy(Record):
     max_active_runs: int = 1
     #: The pool (``[tool.spine.pools]``) every step of the group draws a slot from, unless it names its own.
     pool: str | None = None
+    #: The Celery queue every step is sent to, unless it names its own (other executors ignore it).
+    queue: str | None = None
 
-    _omit_defaults = ("timeout_minutes", *RUN_KEYS, "max_active_runs", "pool")
+    _omit_defaults = ("timeout_minutes", *RUN_KEYS, "max_active_runs", "pool", "queue")
 
     def __post_init__(self) -> None:
         # the DSL may say execution="parallel": store the enum (an unknown value raises ValueError)
@@ -159,8 +161,10 @@ class PipelineStep(Record):
     pool: str | None = None
     #: The group this step calls instead of a pipeline (expanded inline by the planner).
     group: str | None = None
+    #: The Celery queue this step is sent to (workers started with ``--queue``); ``None``: the policy's.
+    queue: str | None = None
 
-    _omit_defaults = ("pipeline", "params", "depends_on", "description", *RUN_KEYS, "pool", "group")
+    _omit_defaults = ("pipeline", "params", "depends_on", "description", *RUN_KEYS, "pool", "group", "queue")
     _key_order = ("name", "pipeline", "group", "description", "depends_on", "params")
 
     def __post_init__(self) -> None:
@@ -265,6 +269,7 @@ class PipelineGroup:
         retry_delay_seconds: float | None = None,
         timeout_seconds: float | None = None,
         pool: str | None = None,
+        queue: str | None = None,
     ) -> PipelineGroup:
         """A copy of this group with one more step (groups are immutable: chain the calls).
 
@@ -279,6 +284,7 @@ class PipelineGroup:
             retry_delay_seconds=retry_delay_seconds,
             timeout_seconds=timeout_seconds,
             pool=pool,
+            queue=queue,
         )
         return replace(self, steps=(*self.steps, step), source=None)
 

@@ -81,8 +81,10 @@ class PlannedStep(Record):
     pool: str | None = None
     #: Where a step of a nested group came from, outermost first (empty at the top level).
     nesting: tuple[NestedIn, ...] = ()
+    #: The Celery queue the step is sent to (``None``: the default): the step's own, else the policy's.
+    queue: str | None = None
 
-    _omit_defaults = ("nesting",)
+    _omit_defaults = ("nesting", "queue")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", freeze_map(self.params))
@@ -491,6 +493,7 @@ class PlanResolver:
                     timeout_seconds=policy.timeout_seconds if step.timeout_seconds is None else step.timeout_seconds,
                     pool=policy.pool if step.pool is None else step.pool,
                     nesting=nesting,
+                    queue=policy.queue if step.queue is None else step.queue,
                 )
             )
         if nested and not errors:

@@ -36,8 +36,8 @@ ROOT_KEYS = ("apiVersion", "kind", "metadata", "spec")
 METADATA_KEYS = ("name", "domain", "version", "description", "tags")
 SPEC_KEYS = ("defaults", "pipelines", "policy", "schedules")
 SCHEDULE_KEYS = ("name", "cron", "timezone", "params", "catchup", "max_catchup", "enabled")
-STEP_KEYS = ("name", "pipeline", "params", "depends_on", "description", *RUN_KEYS, "pool", "group")
-POLICY_KEYS = ("execution", "max_concurrency", "on_failure", "timeout_minutes", *RUN_KEYS, "max_active_runs", "pool")
+STEP_KEYS = ("name", "pipeline", "params", "depends_on", "description", *RUN_KEYS, "pool", "queue", "group")
+POLICY_KEYS = ("execution", "max_concurrency", "on_failure", "timeout_minutes", *RUN_KEYS, "max_active_runs", "pool", "queue")
 #: A pool name: like a group name (``[tool.spine.pools]`` keys).
 POOL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 #: The run keys' rules: (an integer, not a float; the least value; whether the least value is allowed).
@@ -130,19 +130,19 @@ class _Checker:
             return None
         return value
 
-    def pool(self, container: Any, what: str, step: str | None = None) -> str | None:
-        """A pool name, or ``None`` (absent, or reported)."""
-        if "pool" not in container:
+    def pool(self, container: Any, what: str, step: str | None = None, key: str = "pool") -> str | None:
+        """A pool (or, with ``key="queue"``, a queue) name, or ``None`` (absent, or reported)."""
+        if key not in container:
             return None
-        value = container["pool"]
+        value = container[key]
         if not isinstance(value, str):
-            self.add(Code.WRONG_TYPE, f"{what} must be a pool name (a string), got {_kind(value)}", self.at(container, "pool"), step)
+            self.add(Code.WRONG_TYPE, f"{what} must be a {key} name (a string), got {_kind(value)}", self.at(container, key), step)
             return None
         if not POOL_NAME.fullmatch(value):
             self.add(
                 Code.INVALID_VALUE,
-                f"{what} {value!r:.80} is not a pool name: letters, digits, '_', '.', '-', starting with a letter or digit",
-                self.at(container, "pool"),
+                f"{what} {value!r:.80} is not a {key} name: letters, digits, '_', '.', '-', starting with a letter or digit",
+                self.at(container, key),
                 step,
             )
             return None
@@ -361,7 +361,8 @@ def _policy(c: _Checker, spec: dict[str, Any], source: SourceMap, doc: Document 
         else:
             max_active_runs = m
     pool = c.pool(p, "spec.policy.pool")
-    return ExecutionPolicy(execution, max_concurrency, on_failure, timeout, **run, max_active_runs=max_active_runs, pool=pool)
+    queue = c.pool(p, "spec.policy.queue", key="queue")
+    return ExecutionPolicy(execution, max_concurrency, on_failure, timeout, **run, max_active_runs=max_active_runs, pool=pool, queue=queue)
 
 
 def _schedules(c: _Checker, spec: dict[str, Any], source: SourceMap, doc: Document | None) -> list[Schedule]:
@@ -461,6 +462,7 @@ def _steps(c: _Checker, items: list[Any], source: SourceMap, doc: Document | Non
         params = c.param_map(item, "params", f"step {label!r} params", step=label)
         run = {k: c.run_key(item, k, f"step {label!r}: {k}", step=label) for k in RUN_KEYS}
         pool = c.pool(item, f"step {label!r}: pool", step=label)
+        queue = c.pool(item, f"step {label!r}: queue", step=label, key="queue")
         deps: list[str] = []
         dep_pos: list[tuple[int | None, int | None]] = []
         if "depends_on" in item and item["depends_on"] is not None:
@@ -490,7 +492,7 @@ def _steps(c: _Checker, items: list[Any], source: SourceMap, doc: Document | Non
                         dep_pos.append(dmarks[j])
         if name is None or (pipeline is None and group is None):
             continue  # reported above; the rest of the group is still checked
-        steps.append(PipelineStep(name, pipeline or "", params, tuple(deps), description, **run, pool=pool, group=group))
+        steps.append(PipelineStep(name, pipeline or "", params, tuple(deps), description, **run, pool=pool, queue=queue, group=group))
         if doc is not None:
             source.steps.append(doc.at(item))
             source.step_fields.append(

@@ -1,8 +1,9 @@
 """Running groups: one scheduling loop (:mod:`.runner`), pure decisions (:mod:`.scheduler`),
-executors from the calling thread to a Dask cluster (:mod:`.executors`), results as data."""
+executors from the calling thread to a Dask cluster or Celery workers (:mod:`.executors`), results as data."""
 
 from spine.framework.context import CancelToken, ExecutionContext
 from spine.runner.attempt import AttemptOutcome, AttemptTask, RunInterrupted, run_attempt
+from spine.runner.celery_executor import CeleryExecutor, CeleryUnavailableError
 from spine.runner.dask_executor import DaskUnavailableError
 from spine.runner.events import RunEvent, RunEventKind
 from spine.runner.executors import EXECUTORS, DaskExecutor, InlineExecutor, ProcessExecutor, ThreadExecutor, make_executor
@@ -24,6 +25,8 @@ __all__ = [
     "AttemptRecord",
     "AttemptTask",
     "CancelToken",
+    "CeleryExecutor",
+    "CeleryUnavailableError",
     "DaskExecutor",
     "DaskUnavailableError",
     "ExecutionContext",

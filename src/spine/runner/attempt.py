@@ -46,6 +46,8 @@ class AttemptTask:
     timeout_seconds: float | None = None
     #: A replay's original run (``ctx.origin_run_id``; the idempotency key uses it).
     origin_run_id: str | None = None
+    #: The queue the step names (``queue:``): the celery executor routes by it, others ignore it.
+    queue: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,8 @@ threads     a pool thread (``limit`` of them)           abandoned; a thread repl
 processes   a forked child process per attempt          SIGKILL
 dask        a task on a ``dask.distributed`` cluster    future cancelled; the thread runs on
                                                         (:mod:`spine.runner.dask_executor`)
+celery      a Celery task on a ``spine worker``         revoked; a running one runs on
+                                                        (:mod:`spine.runner.celery_executor`)
 ==========  ==========================================  ============================
 """
 
@@ -35,7 +37,7 @@ from spine.runner.capture import TAIL_CHARS, OutputTail, capturing
 from spine.runner.dask_executor import DaskExecutor
 from spine.runner.results import StepError
 
-EXECUTORS = ("inline", "threads", "processes", "dask")
+EXECUTORS = ("inline", "threads", "processes", "dask", "celery")
 
 
 class Handle(Protocol):
@@ -47,7 +49,7 @@ class Handle(Protocol):
 
 
 class Executor(Protocol):
-    #: ``inline``, ``threads``, ``processes`` or ``dask``.
+    #: ``inline``, ``threads``, ``processes``, ``dask`` or ``celery``.
     name: str
 
     def open(self, outcomes: queue.SimpleQueue[Any], limit: int) -> None: ...
@@ -326,7 +328,9 @@ def _replace_output(outcome: AttemptOutcome, output: str) -> AttemptOutcome:
     return replace(outcome, output=output) if output else outcome
 
 
-def make_executor(name: str, *, dask_address: str | None = None, modules: Sequence[str] = (), dispatcher: Dispatcher | None = None) -> Executor:
+def make_executor(
+    name: str, *, dask_address: str | None = None, broker: str | None = None, modules: Sequence[str] = (), dispatcher: Dispatcher | None = None,
+) -> Executor:
     """The executor called ``name`` (one of :data:`EXECUTORS`)."""
     if name == "inline":
         return InlineExecutor(dispatcher)
@@ -336,4 +340,8 @@ def make_executor(name: str, *, dask_address: str | None = None, modules: Sequen
         return ProcessExecutor(dispatcher)
     if name == "dask":
         return DaskExecutor(dask_address, modules=modules)
+    if name == "celery":
+        from spine.runner.celery_executor import CeleryExecutor
+
+        return CeleryExecutor(broker, modules=modules)
     raise ValueError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")

@@ -26,6 +26,9 @@ Hooks (:class:`~spine.runner.hooks.RunHooks`, optional; the store's recorder is 
 waits, and the loop wakes after ``retry_seconds`` to ask again); ``turn_done()`` runs once
 per turn before the loop blocks and may shorten the wait; ``abort_reason()`` ends the run
 as failed, the way ``timeout_minutes`` does. Without hooks the loop behaves as before.
+An executor may say the same through ``abort_reason()`` (celery: its broker is gone for
+too long), waking the loop by putting ``None`` on the queue; a handle's ``timeout_note()``
+may add to a timeout's message (celery: no worker serves the step's queue).
 
 Resume: ``completed`` (step → result) marks steps done before this execution; their
 results reach dependents. ``attempts_before`` (step → attempts already made) continues
@@ -96,6 +99,7 @@ class GroupRunner:
         on_failure: FailurePolicy | str | None = None,
         grace_seconds: float = DEFAULT_GRACE_SECONDS,
         dask_address: str | None = None,
+        broker: str | None = None,
         modules: tuple[str, ...] = (),
         dispatcher: Dispatcher | None = None,
     ) -> None:
@@ -108,6 +112,7 @@ class GroupRunner:
         self.on_failure = FailurePolicy(on_failure) if isinstance(on_failure, str) else on_failure
         self.grace_seconds = grace_seconds
         self.dask_address = dask_address
+        self.broker = broker
         self.modules = modules
         self.dispatcher = dispatcher
 
@@ -118,7 +123,7 @@ class GroupRunner:
     def _make_executor(self) -> Executor:
         if not isinstance(self.executor, str):
             return self.executor
-        return make_executor(self.executor, dask_address=self.dask_address, modules=self.modules, dispatcher=self.dispatcher)
+        return make_executor(self.executor, dask_address=self.dask_address, broker=self.broker, modules=self.modules, dispatcher=self.dispatcher)
 
     def limit_for(self, plan: Any) -> int:
         """How many steps may run at once: 1 when sequential, else the override or the policy."""
@@ -243,9 +248,13 @@ class _Run:
 
     def _loop(self) -> None:
         sched, q = self.sched, self.queue
+        executor_abort = getattr(self.executor, "abort_reason", None)  # e.g. celery: the broker is gone for too long
         while sched.is_active():
             if self.token.is_set() and sched.stopped is None:
                 self._begin_cancel()
+            if executor_abort is not None and sched.stopped is None and (why := executor_abort()):
+                self._fail_run(why, "ExecutorUnavailable")
+                continue
             for i in sched.get_ready():
                 self._start(i, 1)
             now = time.monotonic()
@@ -313,7 +322,7 @@ class _Run:
         task = AttemptTask(
             index=i, run_id=self.run_id, batch_id=self.plan.batch_id, step=step.name, pipeline=step.pipeline,
             params=_plain(step.params), attempt=attempt, upstream=upstream, modules=self.modules,
-            timeout_seconds=self.timeouts[i], origin_run_id=self.origin_run_id,
+            timeout_seconds=self.timeouts[i], origin_run_id=self.origin_run_id, queue=getattr(step, "queue", None),
         )
         now = dt.datetime.now(dt.UTC)
         timeout = self.timeouts[i]
@@ -397,6 +406,9 @@ class _Run:
             end = dt.datetime.now(dt.UTC)
             # a deadline exists only for a step with a timeout
             error = _timeout_error(cast(float, self.timeouts[i]), stopped=self.executor.name in ("processes",))
+            note = getattr(live.handle, "timeout_note", None)  # e.g. celery: no worker serves the step's queue
+            if note is not None and (extra := note()):
+                error = StepError(error.type, error.message + extra)
             self.history[i].append(AttemptRecord(attempt, StepStatus.FAILED, live.started_at, end, error))
             self.last_end[i] = end
             self._failed_attempt(i, attempt, error)
