@@ -108,6 +108,15 @@ def check_pools(plan: Any, pools: Mapping[str, int]) -> set[str]:
     return {pool for _, pool in used}
 
 
+def _pool_slots(store: RunStore, plan: Any, pools: Mapping[str, int] | None) -> PoolSlots:
+    """The pools ``plan`` draws from, checked against ``pools`` and made to exist in the store."""
+    sizes = dict(pools or {})
+    used = check_pools(plan, sizes)
+    slots = PoolSlots(store, sizes)
+    slots.ensure(used)
+    return slots
+
+
 def _fanout(*watchers: Callable[[RunEvent], None] | None) -> Callable[[RunEvent], None]:
     live = [w for w in watchers if w is not None]
 
@@ -189,10 +198,7 @@ def claim_run(
     """Claim a new run of ``plan`` (the first half of :func:`record_run`)."""
     tuning = tuning or StoreTuning()
     cancel = cancel or CancelToken()
-    pool_sizes = dict(pools or {})
-    used = check_pools(plan, pool_sizes)
-    slots = PoolSlots(store, pool_sizes)
-    slots.ensure(used)
+    slots = _pool_slots(store, plan, pools)
     run_id = run_id or new_run_id()
     owner = Owner.here(tuning.lease_seconds)
     told = False
@@ -294,10 +300,7 @@ def claim_resume(
     if stored.summary.kind is RunKind.REPLAY:
         raise RunNotResumableError(run_id, f"it is a replay of a step of {stored.summary.parent_run_id}; replay the dead letter again instead")
     plan = plan if plan is not None else plan_of(stored, registry, groups)
-    pool_sizes = dict(pools or {})
-    used = check_pools(plan, pool_sizes)
-    slots = PoolSlots(store, pool_sizes)
-    slots.ensure(used)
+    slots = _pool_slots(store, plan, pools)
     runner = make_runner(stored.options)
     owner = Owner.here(tuning.lease_seconds)
     execution = store.claim_resume(run_id, owner, max_active_runs=plan.group.policy.max_active_runs)
@@ -364,10 +367,7 @@ def claim_replay(
     missing = [s.name for s in plan.steps[:-1] if s.name not in inputs]
     if missing:
         raise RunStateError(letter.run_id, f"cannot replay {letter.step!r}: its dependencies {', '.join(missing)} did not complete; resume the run instead")
-    pool_sizes = dict(pools or {})
-    used = check_pools(plan, pool_sizes)
-    slots = PoolSlots(store, pool_sizes)
-    slots.ensure(used)
+    slots = _pool_slots(store, plan, pools)
     runner = make_runner(stored.options)
     run_id = new_run_id()
     owner = Owner.here(tuning.lease_seconds)
