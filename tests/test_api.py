@@ -348,6 +348,37 @@ class TestRuns:
         assert out.exit_code == 0, out.output
         assert json.loads(out.stdout) == got
 
+    def test_reads_run_in_the_reader_threads(self, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Listing and reading runs and token lookups run in the few spine-read threads, not anyio's pool; closing the app stops them."""
+        import threading
+
+        from spine.api.service import READ_THREADS
+
+        url = f"sqlite:///{project / 'api.db'}"
+        tokens = _tokens(url)
+        app = _app(project, url)
+        services = app.state.spine
+        seen: list[str] = []
+
+        def spy(fn: Any) -> Any:
+            def call(*args: Any, **kwargs: Any) -> Any:
+                seen.append(threading.current_thread().name)
+                return fn(*args, **kwargs)
+            return call
+
+        for name in ("runs", "result"):
+            monkeypatch.setattr(services.store, name, spy(getattr(services.store, name)))
+        monkeypatch.setattr(services.tokens, "lookup", spy(services.tokens.lookup))
+        with TestClient(app) as client:
+            api = Api(client, tokens)
+            run_id = api.post("/api/v1/groups/ap.ok/runs", json={}).json()["run_id"]
+            _api.wait_run(api.get, run_id)
+            assert api.get("/api/v1/runs").json()["runs"][0]["run_id"] == run_id
+        assert len(seen) >= 3 and all(n.startswith("spine-read") for n in seen), seen
+        assert len(set(seen)) <= READ_THREADS
+        with pytest.raises(RuntimeError):  # shut down with the app
+            services._readers.submit(print)
+
     def test_a_run_shows_in_runs_list(self, api: Api) -> None:
         """Runs started over HTTP are in the store's run list (spine runs list)."""
         run_id = api.post("/api/v1/groups/ap.ok/runs", json={}).json()["run_id"]

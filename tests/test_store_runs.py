@@ -137,6 +137,18 @@ class TestListing:
         assert [r.run_id for r in store.runs(since=cut)] == later[::-1]
         assert len(store.runs(limit=2)) == 2
 
+    def test_a_listed_run_is_the_same_summary_as_the_run_read_alone(self, store) -> None:
+        """runs() reads only the summary's columns, yet each summary equals run(id)'s (completed, failed and running runs)."""
+        pipes = Pipes()
+        ids = [record_run(store, pipes.plan(chain_group("g.ok")), pipes.runner()).run_id]
+        pipes.failing.add("s0")
+        ids.append(record_run(store, pipes.plan(chain_group("g.bad")), pipes.runner()).run_id)
+        _start_only(store, pipes, chain_group("g.live"), "run_live")
+        listed = store.runs()
+        assert len(listed) == 3
+        assert listed == [store.run(r.run_id) for r in listed]
+        assert {r.status for r in listed} == {GroupRunStatus.COMPLETED, GroupRunStatus.FAILED, GroupRunStatus.RUNNING}
+
     def test_unknown_run_suggests_a_close_id(self, store) -> None:
         """Asking for a mistyped run id raises RunNotFoundError that suggests the real one."""
         pipes = Pipes()

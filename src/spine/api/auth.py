@@ -138,8 +138,6 @@ def _unauthorized(detail: str) -> Problem:
 
 async def principal_of(request: Any) -> Principal:
     """Authenticate a request (bearer header, or cookie + CSRF for unsafe methods)."""
-    from anyio import to_thread
-
     services: Services = request.app.state.spine
     header = request.headers.get("authorization", "")
     token = ""
@@ -153,13 +151,13 @@ async def principal_of(request: Any) -> Principal:
         token = request.cookies[TOKEN_COOKIE]
         via_cookie = True
     if not token:
-        if await to_thread.run_sync(services.open_mode.active):
+        if await services.read(services.open_mode.active):
             return LOCAL_PRINCIPAL
         raise _unauthorized("this endpoint needs a token: send 'Authorization: Bearer <token>' (spine token create makes one)")
     from spine.store.tokens import hash_token
 
     cached = services.token_cache.get(hash_token(token))
-    principal = cached if cached is not None else await to_thread.run_sync(authenticate, services, token)
+    principal = cached if cached is not None else await services.read(authenticate, services, token)
     if principal is None:
         raise _unauthorized("the token is not valid (unknown or revoked); spine token create makes a new one")
     if via_cookie and request.method in UNSAFE_METHODS:

@@ -29,9 +29,9 @@ async def list_dead_letters(
 ) -> dict[str, Any]:
     from spine.store import DeadLetters, DeadLetterStatus
 
-    store = request.app.state.spine.store
+    services = request.app.state.spine
     wanted = None if status == "all" else DeadLetterStatus(status)
-    letters = await to_thread.run_sync(lambda: DeadLetters(store).list(status=wanted, run_id=run_id, limit=limit))
+    letters = await services.read(lambda: DeadLetters(services.store).list(status=wanted, run_id=run_id, limit=limit))
     return {"dead_letters": [d.to_dict() for d in letters]}
 
 

@@ -104,10 +104,9 @@ async def list_runs(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> dict[str, Any]:
     before = _cursor(cursor) if cursor else None
-    store = _services(request).store
-    found = await to_thread.run_sync(
-        lambda: store.runs(group=group, status=status, since=_aware(since), until=_aware(until), limit=limit + 1, before=before)
-    )
+    services = _services(request)
+    found = await services.read(services.store.runs, group=group, status=status, since=_aware(since), until=_aware(until),
+                                limit=limit + 1, before=before)
     page = found[:limit]
     more = len(found) > limit
     return {"runs": [r.to_dict() for r in page], "next_cursor": _make_cursor(page[-1].started_at, page[-1].run_id) if more else None}
@@ -115,7 +114,8 @@ async def list_runs(
 
 @router.get("/runs/{run_id}", name="get_run", summary="One run: the JSON of `spine group run --json`, with its steps", responses=responses(404))
 async def get_run(request: Request, run_id: str, _: Viewer) -> dict[str, Any]:
-    result = await to_thread.run_sync(_services(request).store.result, run_id)
+    services = _services(request)
+    result = await services.read(services.store.result, run_id)
     data: dict[str, Any] = result.to_dict()
     return data
 
@@ -154,7 +154,7 @@ async def run_events(
     except BadEventId as exc:
         raise Problem(422, str(exc), kind="invalid-request") from exc
     resumed = last_event_id is not None
-    summary, rows = await to_thread.run_sync(fetch, services.store, run_id, cursor)
+    summary, rows = await services.read(fetch, services.store, run_id, cursor)
     if cursor.ended and over(summary) and not rows:
         return Response(status_code=204)
     cursor.ended = False
@@ -181,7 +181,7 @@ async def run_events(
             await asyncio.sleep(poll)
             if await request.is_disconnected():
                 return
-            summary, rows = await to_thread.run_sync(fetch, services.store, run_id, cursor)
+            summary, rows = await services.read(fetch, services.store, run_id, cursor)
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 

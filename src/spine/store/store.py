@@ -494,7 +494,8 @@ class RunStore:
         def q(conn: sa.Connection) -> list[RunSummary]:
             now = _now()
             c = group_runs.c
-            query = sa.select(group_runs).order_by(c.started_at.desc(), c.run_id.desc())
+            # the summary's columns only: plan_steps (the whole plan, as JSON) is not decoded per row
+            query = sa.select(*_SUMMARY_COLUMNS).order_by(c.started_at.desc(), c.run_id.desc())
             if group is not None:
                 query = query.where(c.group_name == group)
             if status in ("orphaned", _RUNNING) and self.dialect == "sqlite":
@@ -598,6 +599,15 @@ class RunStore:
 
 
 # -- rows → records ----------------------------------------------------------------------------
+
+#: The columns :func:`_summary` reads (a list of runs selects only these).
+_SUMMARY_COLUMNS = tuple(
+    group_runs.c[name] for name in (
+        "run_id", "group_name", "group_version", "kind", "status", "lease_expires_at", "started_at", "finished_at", "batch_id",
+        "params", "executor", "step_count", "host", "pid", "heartbeat_at", "message", "resumes", "parent_run_id",
+        "cancel_requested_at", "options", "schedule", "logical_date",
+    )
+)
 
 
 def _summary(row: Mapping[Any, Any], now: dt.datetime) -> RunSummary:

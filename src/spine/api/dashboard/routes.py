@@ -330,7 +330,7 @@ def dashboard_router() -> APIRouter:
         if principal is None:
             return JSONResponse({"detail": "sign in again"}, status_code=401, headers={"Cache-Control": "no-store"})
         try:
-            state = await _in_thread(group_live, _services(request), name)
+            state = await _services(request).read(group_live, _services(request), name)
         except SpineError as exc:
             return _error_json(exc)
         return JSONResponse(state, headers={"Cache-Control": "no-store"})
@@ -359,7 +359,7 @@ def dashboard_router() -> APIRouter:
         if principal is None:
             return JSONResponse({"detail": "sign in again"}, status_code=401)
         filters, _ = views.parse_run_filters(request.query_params)
-        data = await _in_thread(runs_data, _services(request), filters)
+        data = await _services(request).read(runs_data, _services(request), filters)
         return _html(render("dashboard/run_rows.html.j2", **data))
 
     @router.get("/runs/{run_id}")
