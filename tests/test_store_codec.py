@@ -50,3 +50,25 @@ def test_the_fast_path_writes_what_encode_writes(value: object) -> None:
 def test_a_date_param_is_tagged() -> None:
     """A date is written as {"$type": "date", "$value": "…"}, readable in psql or sqlite3."""
     assert codec.dumps({"day": dt.date(2024, 1, 5)}) == '{"day":{"$type":"date","$value":"2024-01-05"}}'
+
+
+@given(st.datetimes(min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30), timezones=st.timezones()))
+def test_times_survive_the_store_text_and_the_json_text(t: dt.datetime) -> None:
+    """Any aware time, in any zone, comes back from the store's SQLite text as the same
+    instant in UTC, and `iso` writes that instant as the same Z text the store keeps."""
+    from spine.runner.results import from_iso, iso
+    from spine.store.types import parse_sqlite_time, sqlite_time
+
+    instant = t.astimezone(dt.UTC)  # (a wall time in a DST gap never compares equal to anything: PEP 495)
+    text = sqlite_time(t)
+    back = parse_sqlite_time(text)
+    assert back == instant and back.tzinfo is dt.UTC
+    assert iso(t) == text and from_iso(iso(t)) == instant
+
+
+def test_a_time_without_an_offset_is_read_as_utc() -> None:
+    """Text without a Z (an older row, or one written by hand) is taken as UTC, not local time."""
+    from spine.store.types import parse_sqlite_time
+
+    assert parse_sqlite_time("2024-01-05T12:00:00.000000") == dt.datetime(2024, 1, 5, 12, tzinfo=dt.UTC)
+    assert parse_sqlite_time("2024-01-05T14:00:00+02:00") == dt.datetime(2024, 1, 5, 12, tzinfo=dt.UTC)

@@ -23,7 +23,9 @@ def iso(t: dt.datetime | None) -> str | None:
     """ISO-8601 UTC with a ``Z`` and microseconds (durations survive a round trip); ``None`` stays ``None``."""
     if t is None:
         return None
-    return t.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    if t.tzinfo is not dt.UTC:
+        t = t.astimezone(dt.UTC)
+    return t.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def from_iso(text: str | None) -> dt.datetime | None:

@@ -36,7 +36,10 @@ def sqlite_time(t: dt.datetime | None) -> str | None:
 def parse_sqlite_time(text: str | None) -> dt.datetime | None:
     if text is None:
         return None
-    return dt.datetime.fromisoformat(text[:-1] if text.endswith("Z") else text).replace(tzinfo=dt.UTC)
+    t = dt.datetime.fromisoformat(text)  # Python 3.11 reads the Z as UTC itself (this runs per column of every row read)
+    if t.tzinfo is dt.UTC:
+        return t
+    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
 
 
 def to_json(value: Any) -> str | None:
