@@ -89,6 +89,33 @@ def test_worker_refuses_a_bad_queue_name(project: Path, invoke) -> None:
     assert code == 2 and "is not a queue name" in err
 
 
+def test_worker_with_an_unreachable_broker_exits_2_with_one_line(project: Path, invoke) -> None:
+    """spine worker --broker-wait 0 where nothing listens exits 2 with one line naming the broker (password hidden), not Celery's endless retries."""
+    port = _closed_port()
+    code, out, err = invoke("worker", "--broker", f"amqp://guest:secret@127.0.0.1:{port}//", "--broker-wait", "0")
+    assert code == 2 and out == ""
+    assert err.strip().splitlines() == [
+        f"Error: cannot reach the Celery broker at amqp://guest:**@127.0.0.1:{port}// ([Errno 111] Connection refused); "
+        "start it, or name another with --broker, [tool.spine] celery.broker or SPINE_CELERY_BROKER"
+    ]
+
+
+def test_worker_says_once_that_it_waits_for_its_broker(project: Path, invoke) -> None:
+    """With a wait, spine worker says once that it waits, then gives up after it with exit 2, the wait named."""
+    broker = f"redis://127.0.0.1:{_closed_port()}/0"
+    code, _, err = invoke("worker", "--broker", broker, "--broker-wait", "4")
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 2, err
+    assert lines[0].startswith(f"spine worker: cannot reach the Celery broker at {broker} (") and lines[0].endswith("waiting up to 4 s for it")
+    assert lines[1].startswith(f"Error: cannot reach the Celery broker at {broker} (") and " within 4 s; start it" in lines[1]
+
+
+def test_worker_refuses_a_negative_broker_wait(project: Path, invoke) -> None:
+    """--broker-wait -1 is a usage error before anything connects."""
+    code, _, err = invoke("worker", "--broker", "redis://127.0.0.1:1/0", "--broker-wait", "-1")
+    assert code == 2 and "--broker-wait" in err
+
+
 def test_worker_without_a_broker_is_a_usage_error(project: Path, invoke) -> None:
     """spine worker with no broker anywhere exits 2."""
     code, _, err = invoke("worker")

@@ -403,6 +403,33 @@ class TestBrokerGoesAway:
             redis.stop()
 
 
+class TestWorkerStart:
+    def test_a_worker_started_before_its_broker_waits_for_it_and_serves(self, tmp_path: Path) -> None:
+        """`spine worker` started while its Redis is down says it waits; Redis starts within --broker-wait; the worker
+        becomes ready and runs a step (a real worker process and a real private redis-server)."""
+        _broker("redis")
+        redis = _PrivateRedis(tmp_path)
+        pool = Workers(redis.url, tmp_path / "workers")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SPINE_", "CELERY_"))}
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(TESTS), env.get("PYTHONPATH", "")) if p)
+        log = tmp_path / "w.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen([sys.executable, "-m", "spine", "worker", "-c", "1", "-n", "late@%h", "--queue", pool.queue,
+                                     "--broker-wait", "120"], stdout=out, stderr=subprocess.STDOUT, env=env, cwd=pool.folder,
+                                    start_new_session=True)
+        pool.procs["late"] = proc
+        try:
+            _wait_for(lambda: "waiting up to 120 s for it" in log.read_text(errors="replace"), "the worker to say it waits")
+            assert proc.poll() is None
+            redis.start()
+            _wait_for(lambda: " ready." in log.read_text(errors="replace"), "the worker to be ready once Redis is up")
+            result = pool.runner().execute(_plan(PipelineGroup(name="late").add("a", "conformance.echo", params={"n": 1})))
+            assert result.status is GroupRunStatus.COMPLETED, result.to_dict()
+        finally:
+            pool.stop()
+            redis.stop()
+
+
 class TestCli:
     def test_spine_group_run_executor_celery_uses_the_configured_broker(self, workers: Workers, tmp_path: Path) -> None:
         """`spine group run FILE --executor celery --json`, broker from [tool.spine] celery.broker: exit 0, every step on a worker."""

@@ -55,9 +55,13 @@ def celery_executor(ws: Workspace, broker: str | None) -> Any:
 @click.option("-c", "--concurrency", type=click.IntRange(min=1), metavar="N", help="Run at most N attempts at once, each in its own process (default: one per CPU).")
 @broker_option
 @click.option("-n", "--hostname", metavar="NAME", help="The worker's name (default: celery@HOST); give each worker on one host its own.")
+@click.option("--broker-wait", type=click.FloatRange(min=0), default=30.0, show_default=True, metavar="SECONDS",
+              help="At start, wait this long for an unreachable broker, then exit 2 (once running, the worker reconnects by itself).")
 @click.option("--loglevel", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False), default="INFO", show_default=True)
 @click.pass_obj
-def worker_cmd(c: Any, queues: tuple[str, ...], concurrency: int | None, broker: str | None, hostname: str | None, loglevel: str) -> int:
+def worker_cmd(
+    c: Any, queues: tuple[str, ...], concurrency: int | None, broker: str | None, hostname: str | None, broker_wait: float, loglevel: str,
+) -> int:
     """Start a Celery worker for `spine group run --executor celery`.
 
     \b
@@ -75,7 +79,12 @@ def worker_cmd(c: Any, queues: tuple[str, ...], concurrency: int | None, broker:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", name):
             raise click.BadParameter(f"{name!r} is not a queue name: letters, digits, '_', '.', '-', starting with a letter or digit", param_hint="--queue")
     _ = ws.pipelines  # import the project's pipeline modules now: a broken one stops the worker before it serves anything
-    from spine.runner.celery_executor import run_worker
+    from spine.runner.celery_executor import CeleryUnavailableError, run_worker, wait_for_broker
+
+    try:
+        wait_for_broker(options["broker"], seconds=broker_wait, say=lambda line: click.echo(f"spine worker: {line}", err=True))
+    except CeleryUnavailableError as exc:  # nothing served yet: like --executor celery's unreachable broker, exit 2
+        raise UsageProblem(str(exc)) from exc
 
     run_worker(options["broker"], queues=queues, concurrency=concurrency, result_backend=options["result_backend"],
                visibility_timeout=options["visibility_timeout"], hostname=hostname, loglevel=loglevel.upper())

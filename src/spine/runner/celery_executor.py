@@ -631,6 +631,40 @@ def _prune(folder: Path, older_than: float = 3600.0) -> None:
             pass
 
 
+def wait_for_broker(broker: str, *, seconds: float = BROKER_WAIT_SECONDS, say: Any = None, every: float = 1.0) -> None:
+    """Return once ``broker`` accepts a connection (``spine worker``'s start). While it does
+    not, say so once through ``say(line)`` and try again every ``every`` s; after ``seconds``
+    raise :class:`CeleryUnavailableError` naming the broker and why. Celery's own start
+    would retry forever, one log paragraph at a time, on a mistyped host or port."""
+    from kombu import Connection
+    from kombu.exceptions import OperationalError
+
+    where = safe_url(broker)
+    deadline = time.monotonic() + seconds
+    told = False
+    while True:
+        conn = Connection(broker, connect_timeout=2)
+        try:
+            errors = (*conn.connection_errors, *conn.channel_errors, OperationalError, OSError, TimeoutError)
+            conn.ensure_connection(max_retries=1, timeout=2)
+            return
+        except errors as exc:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                waited = f" within {seconds:g} s" if seconds else ""
+                raise CeleryUnavailableError(
+                    f"cannot reach the Celery broker at {where} ({_say(exc)}){waited}; start it, or name another with --broker, "
+                    "[tool.spine] celery.broker or SPINE_CELERY_BROKER",
+                    where,
+                ) from exc
+            if not told and say is not None:
+                say(f"cannot reach the Celery broker at {where} ({_say(exc)}); waiting up to {seconds:g} s for it")
+                told = True
+            time.sleep(min(every, left))
+        finally:
+            conn.release()
+
+
 def run_worker(
     broker: str, *, queues: Sequence[str] = (), concurrency: int | None = None, result_backend: str | None = None,
     visibility_timeout: float | None = None, hostname: str | None = None, loglevel: str = "INFO", pool: str | None = None,
