@@ -348,13 +348,14 @@ class TestRuns:
         assert out.exit_code == 0, out.output
         assert json.loads(out.stdout) == got
 
-    def test_reads_run_in_the_reader_threads(self, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        """Listing and reading runs and token lookups run in the few spine-read threads, not anyio's pool; closing the app stops them."""
+    def test_reads_run_in_the_reader_threads(self, project: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Listing and reading runs and token lookups run in the few spine-read threads (2 on SQLite, 8 on PostgreSQL),
+        not anyio's pool; closing the app stops them."""
         import threading
 
         from spine.api.service import READ_THREADS
 
-        url = f"sqlite:///{project / 'api.db'}"
+        url = db_url
         tokens = _tokens(url)
         app = _app(project, url)
         services = app.state.spine
@@ -375,7 +376,8 @@ class TestRuns:
             _api.wait_run(api.get, run_id)
             assert api.get("/api/v1/runs").json()["runs"][0]["run_id"] == run_id
         assert len(seen) >= 3 and all(n.startswith("spine-read") for n in seen), seen
-        assert len(set(seen)) <= READ_THREADS
+        assert services.read_threads == READ_THREADS[services.store.dialect] == (2 if url.startswith("sqlite") else 8)
+        assert len(set(seen)) <= services.read_threads
         with pytest.raises(RuntimeError):  # shut down with the app
             services._readers.submit(print)
 

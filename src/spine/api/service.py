@@ -41,6 +41,7 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from spine.core.errors import PlanResolutionError
@@ -61,8 +62,10 @@ T = TypeVar("T")
 
 #: Run-worker threads when ``--workers`` is not given.
 DEFAULT_WORKERS = 4
-#: Threads that answer the reads of the API and the dashboard (:meth:`Services.read`).
-READ_THREADS = 2
+#: Threads that answer the reads of the API and the dashboard (:meth:`Services.read`), by
+#: database: SQLite answers from this process's CPU (more threads only contend for the GIL);
+#: PostgreSQL's answers spend their time on the network, which more threads overlap.
+READ_THREADS: Mapping[str, int] = MappingProxyType({"sqlite": 2, "postgresql": 8})
 #: What a run started through the API may set, besides ``params``.
 RUN_OPTIONS = ("executor", "max_concurrency", "on_failure", "grace_seconds")
 
@@ -299,8 +302,8 @@ class Services:
     token_cache: TokenCache = field(init=False)
     #: How often an event stream looks at the store for changes (seconds).
     event_poll_seconds: float = 0.5
-    #: The reader threads (see :meth:`read`).
-    read_threads: int = READ_THREADS
+    #: The reader threads (see :meth:`read`; ``build_services`` sizes them by database).
+    read_threads: int = 2
     _readers: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -348,6 +351,7 @@ def build_services(
     services = Services(workspace.settings, workspace, store, ApiTokens(store), catalog, runs, metrics)
     services.open_mode = OpenMode(services, open_mode)
     services.token_cache = TokenCache()
+    services.read_threads = READ_THREADS.get(store.dialect, 2)
     return services
 
 
