@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import _tools
@@ -70,6 +71,20 @@ def chromium_exe() -> str:
     exe = _tools.find_chromium()
     assert exe is not None
     return exe
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_exe: str) -> Iterator[Any]:
+    """One headless system Chromium (playwright) for the whole module (tests marked ``needs_chromium``)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=chromium_exe, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
+        )
+        yield b
+        b.close()
 
 
 @pytest.fixture(scope="session")

@@ -151,19 +151,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         log.close()
 
 
-@pytest.fixture(scope="module")
-def browser(chromium_exe: str) -> Iterator[Any]:
-    """One headless system chromium for the whole module."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=chromium_exe, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
-        )
-        yield b
-        b.close()
-
 
 @dataclass
 class Tab:

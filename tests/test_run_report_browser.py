@@ -54,20 +54,6 @@ def _pwn_run():
     return plan, get_runner("inline", dispatcher=Dispatcher(reg)).execute(plan)
 
 
-@pytest.fixture(scope="module")
-def browser(chromium_exe: str) -> Iterator[object]:
-    """One headless system chromium for the whole module."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=chromium_exe,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
-        )
-        yield b
-        b.close()
-
 
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
