@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from _db import db_url, store  # noqa: F401 - fixtures
+from _db import Pipes, db_url, store  # noqa: F401 - fixtures
 
 from spine.store import (
     HEAD_REVISION,
@@ -166,3 +166,51 @@ class TestUpgradeToSchedules:
             assert store.run("r1").schedule == "daily"
             assert ScheduleFires(store).states() == {}
             assert store.read(lambda c: c.execute(sa.text("SELECT count(*) FROM pipeline_groups")).scalar()) == 2
+
+
+class TestUpgradeToNestedGroups:
+    def test_a_0003_store_with_a_composition_run_upgrades_to_0004(self, db_url: str) -> None:
+        """A 0003 database with a composition's run is refused until upgraded; its run stays whole, plans with the current nested groups, and new runs keep theirs."""
+        from dataclasses import replace
+
+        from alembic import command
+        from alembic.config import Config
+
+        from spine.orchestration import PipelineGroup, PlanResolver
+        from spine.orchestration.registry import GroupRegistry
+        from spine.store import plan_of, record_run
+
+        pipes = Pipes()
+        inner = PipelineGroup(name="t.inner").add("a", "t.ok").add("b", "t.ok", depends_on=["a"])
+        groups = GroupRegistry()
+        groups.register(inner)
+        outer = PipelineGroup(name="t.outer").add_group("part", "t.inner").add("end", "t.ok", depends_on=["part"])
+        plan = PlanResolver(pipes.registry, groups).resolve(outer)
+
+        old = RunStore(db_url)
+
+        def to_0003(conn: sa.Connection) -> None:
+            cfg = Config()
+            cfg.set_main_option("script_location", str(MIGRATIONS))
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0003")
+
+        old.write(to_0003)
+        # written as spine before 0004 wrote it: the run, its steps, no nested definitions
+        ran = record_run(old, replace(plan, nested_groups=()), pipes.runner())
+        assert old.schema_state().found == "0003"
+        with pytest.raises(SchemaVersionError, match="spine db upgrade"):
+            old.ensure_schema()
+        assert old.upgrade() == ("0003", HEAD_REVISION)
+        old.close()
+        with RunStore.open(db_url) as store:
+            kept = store.result(ran.run_id)
+            assert [(s.name, s.status.value) for s in kept.step_executions] == [("part/a", "completed"), ("part/b", "completed"), ("end", "completed")]
+            assert store.run(ran.run_id).status is ran.status
+            stored = store.stored_run(ran.run_id)
+            assert stored.nested == ()
+            changed = GroupRegistry()
+            changed.register(PipelineGroup(name="t.inner").add("z", "t.ok"))
+            assert plan_of(stored, pipes.registry, changed).order == ["part/z", "end"]
+            fresh = record_run(store, plan, pipes.runner())
+            assert store.stored_run(fresh.run_id).nested == (inner.to_dict(),)

@@ -100,8 +100,8 @@ class PlannedStep(Record):
         return self.nesting[-1] if self.nesting else None
 
 
-#: Keys of a plan's dict that are derived from ``definition`` (or added by the CLI).
-_DERIVED_KEYS = ("group", "policy", "definition", "pipelines_checked")
+#: Keys of a plan's dict read apart (``definition``, ``nested_definitions``), derived from them, or added by the CLI.
+_DERIVED_KEYS = ("group", "policy", "definition", "nested_definitions", "pipelines_checked")
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,10 @@ class ExecutionPlan:
     critical_path: tuple[str, ...]
     #: Warnings found while resolving (errors raise instead).
     warnings: tuple[Finding, ...] = ()
+    #: The groups that ``group:`` steps called, as they were when the plan was resolved
+    #: (each once, in the order first expanded; empty without nesting). A recorded run
+    #: keeps them, so a resume plans the same steps however the groups change later.
+    nested_groups: tuple[PipelineGroup, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", freeze_map(self.params))
@@ -129,6 +133,7 @@ class ExecutionPlan:
         object.__setattr__(self, "generations", tuple(tuple(g) for g in self.generations))
         object.__setattr__(self, "critical_path", tuple(self.critical_path))
         object.__setattr__(self, "warnings", tuple(self.warnings))
+        object.__setattr__(self, "nested_groups", tuple(self.nested_groups))
 
     @cached_property
     def graph(self) -> Any:
@@ -157,9 +162,10 @@ class ExecutionPlan:
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as plain data: a summary of the group, the run params, the policy, the
-        steps, generations, critical path, warnings, and the group's document (``definition``)."""
+        steps, generations, critical path, warnings, and the group's document (``definition``);
+        a composition's also has the documents of the groups it nests (``nested_definitions``)."""
         g = self.group
-        return {
+        data = {
             "group": {"name": g.name, "version": g.version, "domain": g.domain},
             "batch_id": self.batch_id,
             "params": plain(self.params),
@@ -170,20 +176,27 @@ class ExecutionPlan:
             "warnings": [w.to_dict() for w in self.warnings],
             "definition": g.to_dict(),
         }
+        if self.nested_groups:
+            data["nested_definitions"] = [n.to_dict() for n in self.nested_groups]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ExecutionPlan:
         """The plan a :meth:`to_dict` dict (or ``spine group plan --json``) describes.
 
-        The group is read from ``definition`` through the format's validator (raising
-        :class:`~spine.core.errors.InvalidGroupSpecError`); ``group`` and ``policy`` are
-        derived from it and ignored. Anything else wrong raises :class:`DecodeError`.
+        The group is read from ``definition`` (and nested groups from ``nested_definitions``)
+        through the format's validator (raising :class:`~spine.core.errors.InvalidGroupSpecError`);
+        ``group`` and ``policy`` are derived from it and ignored. Anything else wrong raises
+        :class:`DecodeError`.
         """
         if not isinstance(data, Mapping) or "definition" not in data:
             raise DecodeError("ExecutionPlan.from_dict: missing key 'definition' (the group's spine.io/v1 document)")
         group = PipelineGroup.from_dict(data["definition"])
+        nested = data.get("nested_definitions") or ()
+        if not isinstance(nested, (list, tuple)):
+            raise DecodeError(f"ExecutionPlan.from_dict: 'nested_definitions' must be a list of spine.io/v1 documents, got {type(nested).__name__}")
         fields = {k: v for k, v in data.items() if k not in _DERIVED_KEYS}
-        return decode(cls, {**fields, "group": group})
+        return decode(cls, {**fields, "group": group, "nested_groups": tuple(PipelineGroup.from_dict(d) for d in nested)})
 
 
 def check_pipelines(group: PipelineGroup, registry: PipelineRegistry) -> list[Finding]:
@@ -375,7 +388,8 @@ class PlanResolver:
     def _resolve(self, group: PipelineGroup, params: Mapping[str, Any] | None, batch_id: str | None) -> ExecutionPlan:
         run_params = dict(params or {})
         batch = batch_id or new_batch_id(f"group_{group.name}")
-        planned, analysis, warnings = self._expand(group, run_params, batch, "", ())
+        nested_groups: dict[str, PipelineGroup] = {}
+        planned, analysis, warnings = self._expand(group, run_params, batch, "", (), nested_groups)
         generations: Any = analysis.generations
         critical: Any = analysis.critical_path
         if has_nesting(group):
@@ -393,6 +407,7 @@ class PlanResolver:
             generations=tuple(tuple(g) for g in generations),
             critical_path=tuple(critical),
             warnings=tuple(warnings),
+            nested_groups=tuple(nested_groups.values()),
         )
 
     def _expand(
@@ -402,8 +417,10 @@ class PlanResolver:
         batch: str,
         prefix: str,
         nesting: tuple[NestedIn, ...],
+        used: dict[str, PipelineGroup],
     ) -> tuple[list[PlannedStep], GraphAnalysis, list[Finding]]:
-        """``group``'s planned steps, named ``prefix + step``, nested groups expanded inline."""
+        """``group``'s planned steps, named ``prefix + step``, nested groups expanded inline
+        (and added to ``used``, by name)."""
         findings: list[Finding] = []
         if group.source is None:  # YAML groups were field-checked when loaded
             findings.extend(check_fields(group))
@@ -470,7 +487,7 @@ class PlanResolver:
                     )
             if step.group is not None:
                 if not failed:
-                    self._expand_step(group, step, full, final, batch, nesting, deps_of(step), planned, leaves, errors, warnings)
+                    self._expand_step(group, step, full, final, batch, nesting, deps_of(step), planned, leaves, errors, warnings, used)
                 continue
             if spec is not None and not failed:  # a failed template is reported once, above
                 for problem in spec.check(final):
@@ -515,14 +532,16 @@ class PlanResolver:
         leaves: dict[str, tuple[str, ...]],
         errors: list[Finding],
         warnings: list[Finding],
+        used: dict[str, PipelineGroup],
     ) -> None:
         """Plan the group ``step`` calls, inline: its first steps wait for ``outer_deps``."""
         inner = self.groups.get(step.group or "")
         if inner is None:  # check_nesting reported it
             return
+        used.setdefault(inner.name, inner)
         level = NestedIn(full, inner.name, inner.version)
         try:
-            sub, _, more = self._expand(inner, run_params, batch, full + "/", (*nesting, level))
+            sub, _, more = self._expand(inner, run_params, batch, full + "/", (*nesting, level), used)
         except GroupError as exc:
             errors.extend(_in_nested(f, full, inner, group) for f in exc.findings)
             return

@@ -20,6 +20,10 @@ letter — are not run again; their stored results reach their dependents.
 
 **A replay is a new run** (``kind = replay``, ``parent_run_id`` = the original run) of
 just the dead-lettered step, with its dependencies' stored results as ``ctx.upstream``.
+
+**Both plan the run as it started** (:func:`plan_of`): its own definition and the
+definitions of the nested groups it expanded are stored with the run, so editing a
+nested group's file does not change the steps a resume or a replay sees.
 """
 
 from __future__ import annotations
@@ -274,12 +278,20 @@ def _sleep(seconds: float, cancel: CancelToken) -> None:
 
 
 def plan_of(stored: Any, registry: Any, groups: Any = None) -> Any:
-    """The plan a stored run ran: its own definition, params and batch id, resolved again
-    (groups its steps call are looked up in ``groups``, as they are now)."""
+    """The plan a stored run ran: its own definition, params and batch id, resolved again.
+
+    The groups its steps call are the definitions stored with the run (as they were when
+    it started), so a resume or a replay plans the very steps the run began with, however
+    their files changed since. Only a run recorded before the store kept them (schema
+    0004) has none: its nested groups are looked up in ``groups``, as they are now.
+    """
     from spine.orchestration.models import PipelineGroup
+    from spine.orchestration.nesting import GroupSource
     from spine.orchestration.planner import PlanResolver
 
     group = PipelineGroup.from_dict(stored.definition)
+    if stored.nested:
+        groups = GroupSource(PipelineGroup.from_dict(d) for d in stored.nested)
     return PlanResolver(registry, groups).resolve(group, stored.params, batch_id=stored.batch_id)
 
 

@@ -7,8 +7,9 @@ skipped, or never started), and ``dead_letters``; ``pool_slots`` holds the claim
 pool slots, ``schedule_fires`` the claims on schedule ticks (one row per group, schedule
 and logical time: two schedulers cannot both fire a tick) and ``schedule_state`` each
 schedule's pause flag and last fire, and ``api_tokens`` the HTTP API's bearer tokens
-(hashed). Alembic migrations (``migrations/versions``) build exactly these tables; a
-test compares the two.
+(hashed). ``group_run_nested_groups`` links a run of a composition to the definitions of
+the groups its ``group:`` steps expanded, as they were when it started (0004). Alembic
+migrations (``migrations/versions``) build exactly these tables; a test compares the two.
 
 A step's state is its **latest** row (highest ``id``); a resume appends rows to the same
 run (``execution`` counts the resumes), so the history of every attempt is kept.
@@ -24,11 +25,11 @@ import sqlalchemy as sa
 from spine.store.types import JSONText, UTCDateTime
 
 #: The number of the newest migration (``migrations/versions/NNNN_*.py``).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: The Alembic revision id of :data:`SCHEMA_VERSION`: the revision this code reads and writes.
 HEAD_REVISION = f"{SCHEMA_VERSION:04d}"
 #: Every revision this code knows, oldest first (a database at another one is refused).
-KNOWN_REVISIONS = ("0001", "0002", "0003")
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004")
 
 metadata = sa.MetaData()
 
@@ -97,6 +98,16 @@ group_runs = sa.Table(
     sa.Index("ix_group_runs_started", "started_at", "run_id"),
     sa.Index("ix_group_runs_group_started", "group_name", "started_at"),
     sa.Index("ix_group_runs_status_started", "status", "started_at"),
+)
+
+group_run_nested_groups = sa.Table(
+    "group_run_nested_groups",
+    metadata,
+    #: A run whose plan expanded nested groups (a run without a row here has no nesting, or
+    #: was recorded before 0004: its nested groups are looked up as they are now).
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("group_runs.run_id", ondelete="CASCADE"), primary_key=True),
+    #: The definition of one nested group the run's plan expanded, as it was at the start.
+    sa.Column("definition_id", _BigId, sa.ForeignKey("pipeline_groups.id"), primary_key=True),
 )
 
 group_run_executions = sa.Table(
@@ -220,6 +231,7 @@ __all__ = [
     "api_tokens",
     "dead_letters",
     "group_run_executions",
+    "group_run_nested_groups",
     "group_runs",
     "metadata",
     "pipeline_groups",

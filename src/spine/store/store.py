@@ -9,7 +9,8 @@ one asks for ``spine db upgrade``), and translates every driver error into a
 What it answers and changes:
 
 - definitions: :meth:`save_definition` (one row per distinct definition, by hash);
-- runs: :meth:`start_run` (with the ``max_active_runs`` guard), :meth:`claim_resume`
+- runs: :meth:`start_run` (with the ``max_active_runs`` guard; a composition's run also
+  keeps the definitions of the nested groups its plan expanded), :meth:`claim_resume`
   (takes an orphaned or finished run over, once), :meth:`heartbeat`, :meth:`request_cancel`,
   :meth:`run`, :meth:`runs`, :meth:`result` (the ``spine group run --json`` shape),
   :meth:`resume_state` and :meth:`stored_run` (what a resume needs).
@@ -49,6 +50,7 @@ from spine.store.schema import (
     HEAD_REVISION,
     KNOWN_REVISIONS,
     group_run_executions,
+    group_run_nested_groups,
     group_runs,
     pipeline_groups,
 )
@@ -101,7 +103,8 @@ class SchemaState:
 @dataclass(frozen=True, slots=True)
 class StoredRun:
     """What a resume or a replay needs to rebuild a run's plan: the definition it used,
-    its params and batch id, and how it was run."""
+    the definitions of the groups its steps nested, its params and batch id, and how it
+    was run."""
 
     run_id: str
     definition: Mapping[str, Any]
@@ -109,6 +112,10 @@ class StoredRun:
     batch_id: str
     options: Mapping[str, Any]
     summary: RunSummary
+    #: The documents of the nested groups the run's plan expanded, as they were when it
+    #: started, by name. Empty for a run without nesting, and for a run recorded before
+    #: schema 0004 (which stored none).
+    nested: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,8 +327,11 @@ class RunStore:
     ) -> None:
         """Record a new run as ``running``, owned by ``owner``; refuse it (:class:`ActiveRunError`)
         when ``max_active_runs`` runs of its group are active (``None``: no guard).
-        ``schedule`` and ``logical_date`` tag a run fired by a schedule or a backfill."""
+        ``schedule`` and ``logical_date`` tag a run fired by a schedule or a backfill.
+        The definitions of the nested groups the plan expanded (``plan.nested_groups``) are
+        kept with the run, for :func:`~spine.store.control.plan_of`."""
         group = plan.group
+        nested = plan.nested_groups
 
         def tx(conn: sa.Connection) -> None:
             now = _now()
@@ -343,6 +353,9 @@ class RunStore:
                     schedule=schedule, logical_date=logical_date,
                 )
             )
+            if nested:
+                ids = sorted({self.save_definition(conn, g) for g in nested})
+                conn.execute(group_run_nested_groups.insert(), [{"run_id": run_id, "definition_id": i} for i in ids])
 
         self.write(tx)
 
@@ -523,7 +536,7 @@ class RunStore:
         return self.read(q)
 
     def stored_run(self, run_id: str) -> StoredRun:
-        """The definition, params, batch id and options of ``run_id``."""
+        """The definition, nested groups' definitions, params, batch id and options of ``run_id``."""
 
         def q(conn: sa.Connection) -> StoredRun:
             row = conn.execute(
@@ -533,9 +546,17 @@ class RunStore:
             ).mappings().first()
             if row is None:
                 raise RunNotFoundError(run_id, self._suggest(conn, run_id))
+            n = group_run_nested_groups.c
+            nested = conn.execute(
+                sa.select(pipeline_groups.c.definition)
+                .join(group_run_nested_groups, n.definition_id == pipeline_groups.c.id)
+                .where(n.run_id == run_id)
+                .order_by(pipeline_groups.c.name)
+            ).scalars()
             return StoredRun(
                 run_id=run_id, definition=codec.decode(row["definition"]), params=codec.decode(row["params"]),
                 batch_id=row["batch_id"], options=dict(row["options"] or {}), summary=_summary(row, _now()),
+                nested=tuple(codec.decode(d) for d in nested),
             )
 
         return self.read(q)
