@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_report_browser import browser, drawn, open_report  # noqa: F401 - fixtures and a helper
+from test_report_browser import drawn, open_report  # noqa: F401 - a fixture and a helper (the browser fixture is in conftest)
 
 from spine.orchestration import PlanResolver, load_groups
 from spine.orchestration.nesting import GroupSource
