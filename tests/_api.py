@@ -92,6 +92,13 @@ spec:
     - {name: y, pipeline: ap.ok, depends_on: [x]}
 '''
 
+#: ``ap.ok`` edited: version 2, one step more.
+OK_V2 = OK.replace("metadata: {name: ap.ok, domain: tests}", "metadata: {name: ap.ok, domain: tests, version: 2}") + (
+    "    - {name: d, pipeline: ap.ok, depends_on: [b, c]}\n"
+)
+#: A group file broken mid-edit: YAML that does not parse, so not even its name reads.
+BROKEN = OK.replace("metadata: {name: ap.ok, domain: tests}", "metadata: {name: ap.ok, domain: [tests}")
+
 #: The pipelines module's name (unique to these tests: modules are imported once per process).
 MODULE = "api_pipes"
 TERMINAL = {"completed", "failed", "partial", "cancelled"}
@@ -131,6 +138,18 @@ def wait_for(check: Callable[[], Any], *, timeout: float = 60.0, every: float = 
         if time.monotonic() > end:
             raise AssertionError(f"gave up waiting for {what} after {timeout:g} s")
         time.sleep(every)
+
+
+def wait_group(get: Callable[[str], Any], name: str, check: Callable[[Any], bool], *, timeout: float = 30.0) -> Any:
+    """GET ``/api/v1/groups/NAME`` until ``check(response)`` holds (the catalog looks at the
+    files once a second at most); the response."""
+    from urllib.parse import quote
+
+    def seen() -> Any:
+        r = get(f"/api/v1/groups/{quote(name, safe='')}")
+        return r if check(r) else None
+
+    return wait_for(seen, timeout=timeout, what=f"GET /api/v1/groups/{name} to show the change")
 
 
 def wait_run(get: Callable[[str], Any], run_id: str, *, timeout: float = 60.0) -> dict[str, Any]:

@@ -321,6 +321,179 @@ class TestGroups:
         assert "ap.flow" in body["detail"]
 
 
+# -- following the group files --------------------------------------------------------------------
+
+
+def _names(api: Api) -> list[str]:
+    return [g["name"] for g in api.get("/api/v1/groups").json()["groups"]]
+
+
+class _Clock:
+    """A clock the test moves by hand (the catalog's ``clock``)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _catalog(project: Path, clock: _Clock, **kw: Any) -> Any:
+    from spine.api.catalog import GroupCatalog
+
+    store = RunStore.open(f"sqlite:///{project / 'catalog.db'}")
+    return GroupCatalog(_api.workspace(project), store, clock=clock, **kw)
+
+
+class TestReload:
+    def test_an_edit_shows_without_a_restart(self, api: Api, project: Path) -> None:
+        """After ap.ok's file is edited, GET /groups/ap.ok shows the new version and steps, and a run runs them."""
+        (project / "groups" / "ok.yaml").write_text(_api.OK_V2)
+        got = _api.wait_group(api.get, "ap.ok", lambda r: r.json()["version"] == 2).json()
+        assert got["steps"] == 4 and [s["name"] for s in got["definition"]["spec"]["pipelines"]] == ["a", "b", "c", "d"]
+        run = _api.wait_run(api.get, api.post("/api/v1/groups/ap.ok/runs", json={}).json()["run_id"])
+        assert run["status"] == "completed" and sorted(s["name"] for s in run["steps"]) == ["a", "b", "c", "d"]
+
+    def test_a_new_file_appears_and_a_removed_one_is_404(self, api: Api, project: Path) -> None:
+        """A file added under the groups folder is served; a file removed takes its group with it (404)."""
+        (project / "groups" / "sub").mkdir()
+        (project / "groups" / "sub" / "fresh.yaml").write_text(_api.NEW_GROUP.replace("ap.stored", "ap.fresh"))
+        (project / "groups" / "slow.yaml").unlink()
+        _api.wait_group(api.get, "ap.slow", lambda r: r.status_code == 404)
+        fresh = api.get("/api/v1/groups/ap.fresh").json()
+        assert fresh["origin"] == "workspace" and fresh["file"].endswith("fresh.yaml") and fresh["steps"] == 2
+        assert _names(api) == ["ap.flow", "ap.fresh", "ap.ok", "ap.params"]
+
+    def test_a_broken_edit_shows_its_findings_and_the_other_groups_stay(self, api: Api, project: Path) -> None:
+        """A file that stops parsing keeps its group listed, invalid with located findings; plan and runs are 422 with them; the others still run."""
+        (project / "groups" / "ok.yaml").write_text(_api.BROKEN)
+        got = _api.wait_group(api.get, "ap.ok", lambda r: r.json()["findings"] != []).json()
+        assert got["definition"] is None and got["steps"] is None
+        (f,) = got["findings"]
+        assert (f["code"], f["severity"], f["group"]) == ("yaml-syntax", "error", "ap.ok")
+        assert f["file"].endswith("ok.yaml") and f["line"] == 3
+        assert _names(api) == ["ap.flow", "ap.ok", "ap.params", "ap.slow"]
+        for r in (api.post("/api/v1/groups/ap.ok/runs", json={}), api.get("/api/v1/groups/ap.ok/plan"), api.get("/api/v1/groups/ap.ok/graph?format=dot")):
+            assert [x["code"] for x in _problem(r, 422)["findings"]] == ["yaml-syntax"]
+        run = _api.wait_run(api.get, api.post("/api/v1/groups/ap.flow/runs", json={}).json()["run_id"])
+        assert run["group"] == "ap.flow"
+        (project / "groups" / "ok.yaml").write_text(_api.OK)
+        _api.wait_group(api.get, "ap.ok", lambda r: r.json()["findings"] == [] and r.json()["steps"] == 3)
+
+    def test_an_edit_with_a_format_error_is_invalid_with_the_finding(self, api: Api, project: Path) -> None:
+        """A document that parses but breaks the format (an unknown key) is served invalid: a run is a 422 naming the key's line."""
+        (project / "groups" / "ok.yaml").write_text(_api.OK.replace("{name: a, pipeline: ap.ok}", "{name: a, pipeline: ap.ok, retires: 2}"))
+        got = _api.wait_group(api.get, "ap.ok", lambda r: r.json()["findings"] != []).json()
+        assert [(f["code"], f["line"]) for f in got["findings"]] == [("unknown-key", 7)]
+        assert [f["code"] for f in _problem(api.post("/api/v1/groups/ap.ok/runs", json={}), 422)["findings"]] == ["unknown-key"]
+
+    def test_the_dashboard_shows_a_broken_group_invalid_and_an_unreadable_file(self, api: Api, project: Path) -> None:
+        """The groups page gives a broken file's group the verdict invalid, and says which new file names no group."""
+        (project / "groups" / "ok.yaml").write_text(_api.BROKEN)
+        (project / "groups" / "junk.yaml").write_text("apiVersion: [\n")
+        _api.wait_group(api.get, "ap.ok", lambda r: r.json()["findings"] != [])
+        html = api.get("/").text
+        row = html[html.index('href="/groups/ap.ok"') - 300:html.index('href="/groups/ap.ok"')]
+        assert "verdict-invalid" in row
+        assert "junk.yaml (document 1) could not be read as a group" in html
+        page = api.get("/groups/ap.ok").text
+        assert "yaml-syntax" in page and "could not be built" in page
+
+    def test_a_file_that_takes_a_stored_name_wins_and_says_so(self, api: Api, project: Path) -> None:
+        """A file defining a name stored through the API is served, with a duplicate-group warning; DELETE then removes the stored versions only."""
+        assert api.post("/api/v1/groups", role="admin", content=_api.NEW_GROUP).status_code == 201
+        (project / "groups" / "stored.yaml").write_text(_api.NEW_GROUP.replace("    - {name: y, pipeline: ap.ok, depends_on: [x]}\n", ""))
+        got = _api.wait_group(api.get, "ap.stored", lambda r: r.json()["origin"] == "workspace").json()
+        assert got["steps"] == 1 and [(f["code"], f["severity"]) for f in got["findings"]] == [("duplicate-group", "warning")]
+        listed = [g for g in api.get("/api/v1/groups").json()["groups"] if g["name"] == "ap.stored"]
+        assert [(g["origin"], len(g["findings"])) for g in listed] == [("workspace", 1)]
+        _problem(api.put("/api/v1/groups/ap.stored", content=_api.NEW_GROUP), 409)
+        assert api.delete("/api/v1/groups/ap.stored").status_code == 204
+        after = api.get("/api/v1/groups/ap.stored").json()
+        assert after["origin"] == "workspace" and after["findings"] == []
+        _problem(api.delete("/api/v1/groups/ap.stored"), 409)
+
+    def test_a_started_run_keeps_the_plan_it_started_with(self, api: Api, project: Path) -> None:
+        """A run started before its group's file changed runs the steps it was started with."""
+        run_id = api.post("/api/v1/groups/ap.slow/runs", json={}).json()["run_id"]
+        (project / "groups" / "slow.yaml").write_text(_api.SLOW.replace("name: after", "name: later"))
+        _api.wait_group(api.get, "ap.slow", lambda r: r.json()["definition"]["spec"]["pipelines"][1]["name"] == "later")
+        (project / "wake").touch()
+        run = _api.wait_run(api.get, run_id)
+        assert run["status"] == "completed" and sorted(s["name"] for s in run["steps"]) == ["after", "wait"]
+
+    def test_the_files_are_looked_at_at_most_once_a_second(self, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """However many reads, the catalog stats the files once per check interval of its clock."""
+        clock = _Clock()
+        catalog = _catalog(project, clock)
+        looks: list[float] = []
+        stamp = catalog.workspace.group_files_stamp
+        monkeypatch.setattr(catalog.workspace, "group_files_stamp", lambda: (looks.append(clock.now), stamp())[1])
+        for tick in range(40):  # 4 s in steps of 0.1 s, 5 reads each
+            clock.now = tick / 10
+            for _ in range(5):
+                catalog.list()
+        assert looks == [1.0, 2.0, 3.0]
+        catalog.store.close()
+
+    def test_a_same_size_edit_in_the_same_mtime_tick_is_seen(self, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """An edit that keeps a file's size and mtime (two writes within one timestamp tick) is read while the file is racily new."""
+        import os
+
+        from spine.api import catalog as catalog_module
+
+        monkeypatch.setattr(catalog_module, "RACY_NS", 10**18)  # every file is "just written"
+        clock = _Clock()
+        catalog = _catalog(project, clock)
+        path = project / "groups" / "ok.yaml"
+        before = path.stat()
+        path.write_text(_api.OK.replace("{name: b,", "{name: B,"))
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert catalog.workspace.group_files_stamp() == catalog.current().stamp  # the stamp alone cannot see it
+        clock.now = 1.0
+        assert [s.name for s in catalog.get("ap.ok").steps] == ["a", "B", "c"]
+        catalog.store.close()
+
+    def test_readers_in_many_threads_see_whole_snapshots(self, project: Path) -> None:
+        """Threads reading while the files change get the old groups or the new ones, never a mix or an error."""
+        import threading
+
+        clock = _Clock()
+        catalog = _catalog(project, clock, check_seconds=0.0)  # look at every read
+        extra = project / "groups" / "extra.yaml"
+        old = ["ap.flow", "ap.ok", "ap.params", "ap.slow"]
+        new = ["ap.extra", "ap.flow", "ap.ok", "ap.params", "ap.slow"]
+        seen: list[list[str]] = []
+        errors: list[BaseException] = []
+        stop = threading.Event()
+
+        def read() -> None:
+            while not stop.is_set():
+                try:
+                    seen.append([e.name for e in catalog.list()])
+                except BaseException as exc:  # noqa: BLE001 - the test reports any error a reader met
+                    errors.append(exc)
+                    return
+
+        threads = [threading.Thread(target=read) for _ in range(6)]
+        for t in threads:
+            t.start()
+        try:
+            for i in range(30):
+                if i % 2:
+                    extra.unlink()
+                else:
+                    extra.write_text(_api.NEW_GROUP.replace("ap.stored", "ap.extra") + f"# {i}\n")
+                _api.wait_for(lambda i=i: [e.name for e in catalog.list()] == (old if i % 2 else new), what=f"change {i}")
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+            catalog.store.close()
+        assert errors == []
+        assert seen and all(names in (old, new) for names in seen)
+
+
 # -- runs -----------------------------------------------------------------------------------------
 
 

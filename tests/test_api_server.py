@@ -173,6 +173,34 @@ class TestRunsOverHttp:
         assert {row["status"] for row in rows} == {"completed"}
 
 
+class TestGroupFilesOverHttp:
+    def test_edits_to_group_files_show_without_a_restart(self, project: Path) -> None:
+        """A running `spine serve` serves an edited file's new version, a new file's group, a removed file's
+        group no more (404), and a broken file's group with its findings while the others still run."""
+        db = f"sqlite:///{project / 's.db'}"
+        token = _token(project, db)
+        groups = project / "groups"
+        with _api.serve(project, db) as srv, httpx.Client(base_url=srv.base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+            assert client.get("/api/v1/groups/ap.ok").json()["version"] == 1
+            (groups / "ok.yaml").write_text(_api.OK_V2)
+            (groups / "fresh.yaml").write_text(_api.NEW_GROUP.replace("ap.stored", "ap.fresh"))
+            (groups / "slow.yaml").unlink()
+            got = _api.wait_group(client.get, "ap.ok", lambda r: r.json()["version"] == 2).json()
+            assert got["steps"] == 4
+            assert client.get("/api/v1/groups/ap.fresh").json()["origin"] == "workspace"
+            assert client.get("/api/v1/groups/ap.slow").status_code == 404
+
+            (groups / "ok.yaml").write_text(_api.BROKEN)
+            broken = _api.wait_group(client.get, "ap.ok", lambda r: r.json()["findings"] != []).json()
+            assert [(f["code"], f["line"]) for f in broken["findings"]] == [("yaml-syntax", 3)]
+            refused = client.post("/api/v1/groups/ap.ok/runs", json={})
+            assert refused.status_code == 422 and refused.json()["findings"][0]["code"] == "yaml-syntax"
+            assert [g["name"] for g in client.get("/api/v1/groups").json()["groups"]] == ["ap.flow", "ap.fresh", "ap.ok", "ap.params"]
+            run_id = client.post("/api/v1/groups/ap.fresh/runs", json={}).json()["run_id"]
+            assert _api.wait_run(client.get, run_id)["status"] == "completed"
+            assert srv.proc.poll() is None
+
+
 class TestOpenApi:
     def test_the_served_document_holds(self, project: Path) -> None:
         """schemathesis against the served /openapi.json, as admin: no 5xx, and every response

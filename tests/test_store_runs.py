@@ -224,3 +224,53 @@ class TestParallel:
         e = group_run_executions.c
         rows = store.read(lambda c: c.execute(sa.select(e.step, e.status).where(e.run_id == result.run_id)).all())
         assert sorted(rows) == sorted((f"w{i}", "completed") for i in range(200))
+
+
+class TestLastRuns:
+    @staticmethod
+    def _runs(store) -> list[str]:
+        """Runs of four groups: g.a three at distinct times, g.b three of which two tie on the
+        newest time (the greater id inserted first), g.c one; g.none has none."""
+        pipes = Pipes()
+        base = dt.datetime(2024, 1, 5, 12, 0, tzinfo=dt.UTC)
+        at = {"run_a1": 0, "run_a2": 2, "run_a3": 1, "run_b9": 5, "run_b1": 5, "run_b0": 4, "run_c1": 3}
+        for run_id, minutes in at.items():
+            _start_only(store, pipes, chain_group(f"g.{run_id[4]}"), run_id)
+            when = base + dt.timedelta(minutes=minutes)
+            store.write(lambda c, r=run_id, t=when: c.execute(group_runs.update().where(group_runs.c.run_id == r).values(started_at=t)))
+        return ["g.a", "g.b", "g.c", "g.none"]
+
+    def test_equals_the_newest_run_of_each_group(self, store) -> None:
+        """last_runs() gives each group the summary runs(group=, limit=1) gives, ties going to the greater run id; a group without runs is absent."""
+        names = self._runs(store)
+        expected = {n: found[0] for n in names if (found := store.runs(group=n, limit=1))}
+        assert {n: r.run_id for n, r in expected.items()} == {"g.a": "run_a2", "g.b": "run_b9", "g.c": "run_c1"}
+        assert store.last_runs(names) == expected
+        assert store.last_runs(["g.b", "g.none"]) == {"g.b": expected["g.b"]}
+        assert store.last_runs([]) == {}
+
+    def test_one_query_however_many_groups(self, store) -> None:
+        """last_runs() sends one statement to the database for all the groups it is asked about."""
+        names = self._runs(store)
+        statements: list[str] = []
+
+        def seen(conn: object, cursor: object, sql: str, *rest: object) -> None:
+            statements.append(sql)
+
+        sa.event.listen(store.engine, "before_cursor_execute", seen)
+        try:
+            store.last_runs(names + [f"g.more{i}" for i in range(300)])
+        finally:
+            sa.event.remove(store.engine, "before_cursor_execute", seen)
+        selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+        assert len(selects) == 1, statements
+
+    def test_past_the_in_list_bound_every_group_is_read_and_filtered(self, store, monkeypatch: pytest.MonkeyPatch) -> None:
+        """With more names than LAST_RUNS_IN_LIST the answer is the same (read without IN, filtered after)."""
+        from spine.store import store as store_module
+
+        names = self._runs(store)
+        expected = store.last_runs(names)
+        monkeypatch.setattr(store_module, "LAST_RUNS_IN_LIST", 1)
+        assert store.last_runs(names) == expected
+        assert store.last_runs(["g.c", "g.none"]) == {"g.c": expected["g.c"]}

@@ -1,6 +1,10 @@
 """What a command works on: settings, the pipelines they register, the groups they name.
 
 Built lazily: ``spine --help`` and ``spine schema`` never import a pipeline module.
+
+A long-lived process (``spine serve``) follows edits to the group files with
+:meth:`Workspace.group_files_stamp` (a cheap ``stat`` of every file) and
+:meth:`Workspace.reload_groups` (read them again into a new registry, swapped in whole).
 """
 
 from __future__ import annotations
@@ -36,6 +40,10 @@ class Workspace:
     _groups: GroupRegistry | None = None
     _group_findings: list[Any] = field(default_factory=list)
     _stdin: list[LoadedGroup] | None = None
+    #: Every document the group files held when last read (valid or not).
+    _documents: list[LoadedGroup] = field(default_factory=list)
+    #: The groups registered in Python, as they were before the files were first read.
+    _python_groups: tuple[PipelineGroup, ...] = ()
 
     @property
     def pipelines(self) -> PipelineRegistry:
@@ -69,18 +77,67 @@ class Workspace:
     def groups(self) -> GroupRegistry:
         """Registered groups: the configured group paths, plus those registered in Python."""
         if self._groups is None:
-            from spine.orchestration import default_group_registry, scan
+            from spine.orchestration import default_group_registry
 
             _ = self.pipelines  # importing pipeline modules may register DSL groups
-            registry = default_group_registry
-            paths = [self.settings.resolve_path(p) for p in self.settings.groups]
-            existing = [p for p in paths if p.exists()]
-            for loaded in scan(existing, self.settings.limits):
-                if loaded.usable is not None:
-                    registry.register(loaded.usable, replace=True)
-                self._group_findings.extend(loaded.findings)
-            self._groups = registry
-        return self._groups
+            self._python_groups = tuple(default_group_registry)
+            self._read_group_files(default_group_registry)
+        return self._groups  # type: ignore[return-value]  # set by _read_group_files
+
+    def group_paths(self) -> list[Path]:
+        """The configured group paths (``[tool.spine] groups``) that exist."""
+        paths = [self.settings.resolve_path(p) for p in self.settings.groups]
+        return [p for p in paths if p.exists()]
+
+    def _read_group_files(self, registry: GroupRegistry) -> list[LoadedGroup]:
+        from spine.orchestration import scan
+
+        documents = scan(self.group_paths(), self.settings.limits)
+        findings: list[Any] = []
+        for loaded in documents:
+            if loaded.usable is not None:
+                registry.register(loaded.usable, replace=True)
+            findings.extend(loaded.findings)
+        self._documents, self._group_findings = documents, findings
+        self._groups = registry
+        return documents
+
+    def group_documents(self) -> list[LoadedGroup]:
+        """Every document of the group files as last read, those with errors too."""
+        self.groups()
+        return list(self._documents)
+
+    def reload_groups(self) -> list[LoadedGroup]:
+        """Read the group files again; every document read.
+
+        The groups go into a *new* registry (the groups registered in Python, then the
+        files' groups) that replaces the old one in one assignment, so a reader in another
+        thread sees the old registry or the new one, never one half filled. A group whose
+        file was removed or broken is no longer registered. Raises :class:`OSError` when a
+        file vanishes while it is read (the next reload reads it as it is then).
+        """
+        from spine.orchestration import GroupRegistry
+
+        self.groups()
+        registry = GroupRegistry()
+        for g in self._python_groups:
+            registry.register(g, replace=True)
+        return self._read_group_files(registry)
+
+    def group_files_stamp(self) -> tuple[tuple[str, int, int], ...]:
+        """``(path, mtime_ns, size)`` of every group file under the configured paths, in
+        path order: it changes when a file is edited, added or removed. Only ``stat``s;
+        nothing is read. Raises :class:`OSError` when a configured file goes meanwhile."""
+        from spine.orchestration.loader import iter_group_files
+
+        out: list[tuple[str, int, int]] = []
+        for path in iter_group_files(self.group_paths()):  # OSError when a configured file goes meanwhile
+            try:
+                st = path.stat()
+            except OSError:  # removed since it was listed: left out, as it is gone
+                continue
+            out.append((str(path), st.st_mtime_ns, st.st_size))
+        return tuple(out)
 
     def nested_groups(self, loaded: Sequence[LoadedGroup] = ()) -> Any:
         """Where steps that call a group find it: the groups ``loaded`` (read with the

@@ -78,7 +78,7 @@ async def create_group(request: Request, _: Admin) -> JSONResponse:
 @router.get("/groups/{name}", summary="One group: its latest version, or ?version=", responses=responses(404))
 async def get_group(request: Request, name: str, _: Viewer, version: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
     entry = await to_thread.run_sync(lambda: _services(request).groups.entry(name, version))
-    return entry.to_dict() | {"definition": entry.group.to_dict()}
+    return entry.to_dict() | {"definition": entry.group.to_dict() if entry.group is not None else None}
 
 
 @router.put("/groups/{name}", summary="Store a new version of a group", openapi_extra=_BODY, responses=responses(409, 422))

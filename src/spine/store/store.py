@@ -12,7 +12,7 @@ What it answers and changes:
 - runs: :meth:`start_run` (with the ``max_active_runs`` guard; a composition's run also
   keeps the definitions of the nested groups its plan expanded), :meth:`claim_resume`
   (takes an orphaned or finished run over, once), :meth:`heartbeat`, :meth:`request_cancel`,
-  :meth:`run`, :meth:`runs`, :meth:`result` (the ``spine group run --json`` shape),
+  :meth:`run`, :meth:`runs`, :meth:`last_runs`, :meth:`result` (the ``spine group run --json`` shape),
   :meth:`resume_state` and :meth:`stored_run` (what a resume needs).
 
 A run is *active* while its status is ``running`` and its lease has not expired; once
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +64,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 WRITE_RETRY_SECONDS = 30.0
 #: Runs listed when no limit is given.
 DEFAULT_LIMIT = 20
+#: Up to this many group names, :meth:`RunStore.last_runs` selects them with ``IN``.
+LAST_RUNS_IN_LIST = 1000
 
 _RUNNING = GroupRunStatus.RUNNING.value
 
@@ -535,6 +537,42 @@ class RunStore:
 
         return self.read(q)
 
+    def last_runs(self, groups: Iterable[str]) -> dict[str, RunSummary]:
+        """The newest run of each of ``groups`` (as ``runs(group=name, limit=1)`` answers it:
+        latest ``started_at``, ties broken by the greater ``run_id``), in one query; a group
+        without runs is not in the answer.
+
+        The query is a ``GROUP BY group_name`` of ``max(started_at)`` (read from the index
+        ``ix_group_runs_group_started``) joined back to its runs; the rare runs that tie on
+        the time are all returned and the greatest ``run_id`` kept here. Past
+        :data:`LAST_RUNS_IN_LIST` names the ``IN`` list is dropped (databases bound the
+        parameters of one statement) and every group's newest run is read and filtered here.
+        """
+        names = sorted(set(groups))
+        if not names:
+            return {}
+
+        def q(conn: sa.Connection) -> dict[str, RunSummary]:
+            now = _now()
+            c = group_runs.c
+            newest = sa.select(c.group_name, sa.func.max(c.started_at).label("started_at")).group_by(c.group_name)
+            if len(names) <= LAST_RUNS_IN_LIST:
+                newest = newest.where(c.group_name.in_(names))
+            latest = newest.subquery("latest")
+            query = (
+                sa.select(*_SUMMARY_COLUMNS)
+                .join(latest, (c.group_name == latest.c.group_name) & (c.started_at == latest.c.started_at))
+                .order_by(c.group_name, c.run_id.desc())
+            )
+            wanted = set(names)
+            out: dict[str, RunSummary] = {}
+            for row in conn.execute(query).mappings():
+                if row["group_name"] in wanted and row["group_name"] not in out:  # the first of a tie: the greatest run_id
+                    out[row["group_name"]] = _summary(row, now)
+            return out
+
+        return self.read(q)
+
     def stored_run(self, run_id: str) -> StoredRun:
         """The definition, nested groups' definitions, params, batch id and options of ``run_id``."""
 
@@ -702,4 +740,4 @@ def _result(run: Mapping[Any, Any], rows: Sequence[Any], now: dt.datetime) -> Gr
     )
 
 
-__all__ = ["DEFAULT_LIMIT", "MIGRATIONS", "Beat", "ResumeState", "RunStore", "SchemaState", "StoredRun", "definition_hash"]
+__all__ = ["DEFAULT_LIMIT", "LAST_RUNS_IN_LIST", "MIGRATIONS", "Beat", "ResumeState", "RunStore", "SchemaState", "StoredRun", "definition_hash"]

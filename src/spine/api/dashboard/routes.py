@@ -157,31 +157,27 @@ def _role_at_least(principal: Principal, name: str) -> bool:
 
 def _group_checks(services: Services) -> list[Any]:
     """Every group the API serves (:class:`~spine.api.catalog.GroupCatalog`: the workspace's
-    files and the groups stored through the API), checked as ``spine group validate`` does."""
-    from spine.check import check_groups
+    files and the groups stored through the API), checked as ``spine group validate`` does,
+    with what reading each found (a file that no longer reads: its errors)."""
+    from spine.check import check_documents
 
-    groups = [e.group for e in services.groups.list()]
-    return list(check_groups(groups, services.workspace.check_settings()).groups) if groups else []
+    documents = [e.loaded() for e in services.groups.list()]
+    return list(check_documents(documents, services.workspace.check_settings()).groups) if documents else []
 
 
 def groups_data(services: Services) -> dict[str, Any]:
     checks = _group_checks(services)
-    last = {}
-    for c in checks:
-        if c.name:
-            runs = services.store.runs(group=c.name, limit=1)
-            if runs:
-                last[c.name] = runs[0]
-    return {"rows": views.group_rows(checks, last), "problems": []}
+    last = services.store.last_runs(c.name for c in checks if c.name)  # one query, however many groups
+    return {"rows": views.group_rows(checks, last), "problems": views.unreadable_notes(services.groups.unreadable())}
 
 
 def _group_check(services: Services, name: str, params: Mapping[str, Any]) -> Any:
     """The group called ``name`` checked, with a plan for ``params`` when it resolves
     (:class:`~spine.core.errors.GroupNotFoundError` when there is no such group: a 404)."""
-    from spine.check import check_groups
+    from spine.check import check_documents
 
-    group = services.groups.get(name)
-    return check_groups([group], services.workspace.check_settings(run_params=dict(params))).groups[0]
+    document = services.groups.document(name)
+    return check_documents([document], services.workspace.check_settings(run_params=dict(params))).groups[0]
 
 
 def group_data(services: Services, name: str, raw_params: list[str], can_run: bool) -> views.GroupPage:
@@ -219,7 +215,9 @@ def group_data(services: Services, name: str, raw_params: list[str], can_run: bo
 
 
 def group_live(services: Services, name: str) -> dict[str, Any]:
-    group = services.groups.get(name)
+    group = services.groups.entry(name, clash=False).group
+    if group is None:  # its file does not read: no graph to colour
+        return views.live_status(None, {})
     runs = services.store.runs(group=group.name, limit=1)
     if not runs:
         return views.live_status(None, {})
@@ -344,7 +342,7 @@ def dashboard_router() -> APIRouter:
         services = _services(request)
         data = await _in_thread(runs_data, services, filters)
         try:
-            names = sorted({e.group.name for e in await _in_thread(services.groups.list)})
+            names = sorted({e.name for e in await _in_thread(services.groups.list)})
         except SpineError:  # the datalist is a convenience; the list still shows without it
             names = []
         return _html(render(

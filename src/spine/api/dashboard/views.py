@@ -239,6 +239,21 @@ def group_rows(checks: Sequence[GroupCheck], last_runs: Mapping[str, RunSummary]
     return tuple(sorted(rows, key=lambda r: r.name))
 
 
+def unreadable_notes(documents: Sequence[Any]) -> tuple[str, ...]:
+    """One line per group-file document too broken to name a group (a ``LoadedGroup``):
+    where, how many errors, the first one."""
+    notes = []
+    for lg in documents:
+        from spine.core.findings import Severity
+
+        errors = [f for f in lg.findings if f.severity is Severity.ERROR] or list(lg.findings)
+        first = f": {visible(errors[0].location)}: {visible(errors[0].message)}" if errors else ""
+        where = visible(lg.file) if lg.file else "a group file"
+        notes.append(f"{where} (document {lg.document + 1}) could not be read as a group, so it is not listed; "
+                     f"{len(errors)} error(s){first}")
+    return tuple(notes)
+
+
 @dataclass(frozen=True, slots=True)
 class FindingRow:
     severity: str
@@ -528,6 +543,7 @@ __all__ = [
     "run_rows",
     "status_styles",
     "step_ids",
+    "unreadable_notes",
     "verdict_of",
     "when",
 ]
