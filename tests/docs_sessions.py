@@ -619,12 +619,18 @@ class Runner:
             skipped = "; ".join(missing)
             return {session.line: Result([None] * len(session.commands), skipped=skipped) for session in chain}
         cwd, problem = self._folder(page, chain[0].settings)
+        env = self.env
+        if cwd == REPO and "SPINE_DATABASE_URL" not in env:
+            # the repository's configured store (build/spine.db) outlives a checkout's
+            # upgrades; sessions in the repository record into a fresh one of their page's
+            db = self.scratch / f"{page.doc.stem}--repo.db"
+            env = {**env, "SPINE_DATABASE_URL": f"sqlite:///{db}"}
         results = {}
         for session in chain:
             if problem:
                 results[session.line] = Result([None] * len(session.commands), problem=problem)
             else:
-                results[session.line] = run_session(session, cwd, REPO / session.settings.cwd, self.env)
+                results[session.line] = run_session(session, cwd, REPO / session.settings.cwd, env)
         return results
 
 
