@@ -522,7 +522,7 @@ class TestRuns:
         assert json.loads(out.stdout) == got
 
     def test_reads_run_in_the_reader_threads(self, project: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-        """Listing and reading runs and token lookups run in the few spine-read threads (2 on SQLite, 8 on PostgreSQL),
+        """Listing and reading runs and token lookups run in the few spine-read threads (2 on SQLite, 4 on PostgreSQL),
         not anyio's pool; closing the app stops them."""
         import threading
 
@@ -549,7 +549,7 @@ class TestRuns:
             _api.wait_run(api.get, run_id)
             assert api.get("/api/v1/runs").json()["runs"][0]["run_id"] == run_id
         assert len(seen) >= 3 and all(n.startswith("spine-read") for n in seen), seen
-        assert services.read_threads == READ_THREADS[services.store.dialect] == (2 if url.startswith("sqlite") else 8)
+        assert services.read_threads == READ_THREADS[services.store.dialect] == (2 if url.startswith("sqlite") else 4)
         assert len(set(seen)) <= services.read_threads
         with pytest.raises(RuntimeError):  # shut down with the app
             services._readers.submit(print)

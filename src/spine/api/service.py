@@ -65,7 +65,7 @@ DEFAULT_WORKERS = 4
 #: Threads that answer the reads of the API and the dashboard (:meth:`Services.read`), by
 #: database: SQLite answers from this process's CPU (more threads only contend for the GIL);
 #: PostgreSQL's answers spend their time on the network, which more threads overlap.
-READ_THREADS: Mapping[str, int] = MappingProxyType({"sqlite": 2, "postgresql": 8})
+READ_THREADS: Mapping[str, int] = MappingProxyType({"sqlite": 2, "postgresql": 4})
 #: What a run started through the API may set, besides ``params``.
 RUN_OPTIONS = ("executor", "max_concurrency", "on_failure", "grace_seconds")
 
