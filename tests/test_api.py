@@ -387,6 +387,20 @@ class TestReload:
         assert [(f["code"], f["line"]) for f in got["findings"]] == [("unknown-key", 7)]
         assert [f["code"] for f in _problem(api.post("/api/v1/groups/ap.ok/runs", json={}), 422)["findings"]] == ["unknown-key"]
 
+    def test_a_name_two_files_define_is_served_once_with_a_warning_naming_the_other(self, api: Api, project: Path) -> None:
+        """A second file defining ap.ok: one ap.ok is listed (the last read, as the registry does), with a duplicate-group warning naming the other file's line; it still runs."""
+        (project / "groups" / "zz_copy.yaml").write_text(_api.OK_V2)
+        got = _api.wait_group(api.get, "ap.ok", lambda r: r.json()["findings"] != []).json()
+        (f,) = got["findings"]
+        assert (f["code"], f["severity"], f["group"]) == ("duplicate-group", "warning", "ap.ok")
+        assert f["file"].endswith("zz_copy.yaml") and got["file"].endswith("zz_copy.yaml") and got["version"] == 2
+        assert "is also used at " in f["message"] and "ok.yaml:" in f["message"] and "the server serves this one" in f["message"]
+        assert [g["name"] for g in api.get("/api/v1/groups").json()["groups"]].count("ap.ok") == 1
+        run = _api.wait_run(api.get, api.post("/api/v1/groups/ap.ok/runs", json={}).json()["run_id"])
+        assert run["status"] == "completed" and len(run["steps"]) == 4
+        (project / "groups" / "zz_copy.yaml").unlink()
+        _api.wait_group(api.get, "ap.ok", lambda r: r.json()["findings"] == [] and r.json()["version"] == 1)
+
     def test_the_dashboard_shows_a_broken_group_invalid_and_an_unreadable_file(self, api: Api, project: Path) -> None:
         """The groups page gives a broken file's group the verdict invalid, and says which new file names no group."""
         (project / "groups" / "ok.yaml").write_text(_api.BROKEN)

@@ -139,22 +139,28 @@ def index_documents(
     """The files' documents by name, those that stand for no name, and each file's names.
 
     A name defined twice keeps its last valid document (the registry's rule: the last file
-    read wins). A document that names nothing stands for the names ``before`` says its file
-    defined and that no document defines now; ``registry``'s groups that no file defines
-    are the groups registered in Python.
+    read wins), which carries a ``duplicate-group`` warning naming the others. A document
+    that names nothing stands for the names ``before`` says its file defined and that no
+    document defines now; ``registry``'s groups that no file defines are the groups
+    registered in Python.
     """
     by_name: dict[str, LoadedGroup] = {}
     defined: dict[str, set[str]] = {}
     nameless: dict[str, list[LoadedGroup]] = {}
+    every: dict[str, list[LoadedGroup]] = {}
     for lg in documents:
         name = lg.group.name if lg.group is not None else lg.name
         if not name:
             nameless.setdefault(str(lg.file), []).append(lg)
             continue
         defined.setdefault(str(lg.file), set()).add(name)
+        every.setdefault(name, []).append(lg)
         old = by_name.get(name)
         if old is None or lg.valid or not old.valid:
             by_name[name] = lg
+    for name, docs in every.items():
+        if len(docs) > 1:
+            by_name[name] = _served_of_several(name, by_name[name], [d for d in docs if d is not by_name[name]])
     names = {file: set(found) for file, found in defined.items()}
     unnamed: list[LoadedGroup] = []
     for file, docs in nameless.items():
@@ -170,6 +176,24 @@ def index_documents(
         if g.name not in by_name:
             by_name[g.name] = LoadedGroup(g.source.file if g.source is not None else None, 0, g, [], g.name)
     return by_name, tuple(unnamed), {file: frozenset(found) for file, found in names.items()}
+
+
+def _served_of_several(name: str, served: LoadedGroup, others: Sequence[LoadedGroup]) -> LoadedGroup:
+    """``served`` with a warning that ``others`` define ``name`` too (``spine group validate``
+    reports the same as an error; the server serves one rather than none)."""
+
+    def at(lg: LoadedGroup) -> str:
+        line = lg.group.source.group[0] if lg.group is not None and lg.group.source is not None else None
+        return f"{lg.file or '<python>'}" + (f":{line}" if line else f" (document {lg.document + 1})")
+
+    line, column = served.group.source.group if served.group is not None and served.group.source is not None else (None, None)
+    clash = Finding(
+        Code.DUPLICATE_GROUP,
+        f"group name {name!r} is also used at {', '.join(at(d) for d in others)}; the server serves this one, the last valid "
+        "definition read — rename one (spine group validate reports it as an error)",
+        severity=Severity.WARNING, file=served.file, line=line, column=column, group=name,
+    )
+    return LoadedGroup(served.file, served.document, served.group, [*served.findings, clash], served.name)
 
 
 class GroupCatalog:
