@@ -311,8 +311,7 @@ class Services:
         (see the module docstring), so the event loop never waits on the database."""
         if self._readers is None:
             self._readers = ThreadPoolExecutor(max_workers=self.read_threads, thread_name_prefix="spine-read")
-        call = functools.partial(fn, *args, **kwargs) if kwargs else functools.partial(fn, *args)
-        return await asyncio.get_running_loop().run_in_executor(self._readers, call)
+        return await asyncio.get_running_loop().run_in_executor(self._readers, functools.partial(fn, *args, **kwargs))
 
     def close(self) -> None:
         self.runs.close()
